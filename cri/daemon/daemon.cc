@@ -1,0 +1,109 @@
+#include "cri/daemon/daemon.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "cri/cri_server.h"
+#include "cri/image_service.h"
+#include "cri/rpc_instrumentation.h"
+#include "cri/runtime_service.h"
+#include "prometheus/registry.h"
+#include "runtime/common/errors.h"
+#include "runtime/common/logging.h"
+#include "runtime/common/state_dir_lock.h"
+#include "runtime/metrics/metrics_server.h"
+#include "runtime/runtime_settings.h"
+#include "runtime/state/rocksdb_state_store.h"
+
+namespace stockade {
+namespace {
+
+sigset_t TerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+absl::Status MakePrivateDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return ErrnoError(ec.value(), absl::StrCat("create directory ", dir));
+  if (::chmod(dir.c_str(), 0711) != 0) return ErrnoError(errno, absl::StrCat("chmod ", dir));
+  return absl::OkStatus();
+}
+
+int Fail(const absl::Status& status) {
+  Log(LogLevel::kError, "stockaded cannot start", {{"error", std::string(status.message())}});
+  return 1;
+}
+
+}  // namespace
+
+void BlockTerminationSignals() {
+  sigset_t set = TerminationSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+int RunDaemon(const Config& config, const std::string& version) {
+  for (const std::string& dir : {config.state_dir, config.run_dir}) {
+    if (absl::Status s = MakePrivateDir(dir); !s.ok()) return Fail(s);
+  }
+  absl::StatusOr<StateDirLock> lock = StateDirLock::Acquire(config.state_dir);
+  if (!lock.ok()) return Fail(lock.status());
+
+  const std::string db_dir = absl::StrCat(config.state_dir, "/db");
+  absl::StatusOr<std::unique_ptr<StateStore>> store = OpenRocksDbStateStore(db_dir);
+  if (!store.ok()) return Fail(store.status());
+  if (absl::Status s = CheckOrInitSchema(**store, db_dir, version); !s.ok()) return Fail(s);
+  absl::StatusOr<std::unique_ptr<RuntimeSettings>> settings = RuntimeSettings::Load(**store);
+  if (!settings.ok()) return Fail(settings.status());
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  RpcInstrumentation rpc(*registry, {"runtime.v1.RuntimeService", "runtime.v1.ImageService"});
+  std::unique_ptr<MetricsServer> metrics;
+  DaemonInfo info{version, "", RenderConfigJson(config)};
+  if (!config.metrics_address.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsServer>> started =
+        MetricsServer::Start(config.metrics_address, registry);
+    if (!started.ok()) return Fail(started.status());
+    metrics = *std::move(started);
+    info.metrics_address = metrics->bound_address();
+  }
+
+  RuntimeServiceImpl runtime_service(rpc, config, info, **settings);
+  ImageServiceImpl image_service(rpc);
+  CriServerOptions options{config.socket_path, static_cast<int>(config.grpc.max_recv_message_bytes),
+                           static_cast<int>(config.grpc.max_send_message_bytes)};
+  absl::StatusOr<std::unique_ptr<CriServer>> server =
+      CriServer::Start(options, {&runtime_service, &image_service});
+  if (!server.ok()) return Fail(server.status());
+
+  const std::string endpoint = absl::StrCat("unix://", config.socket_path);
+  Log(LogLevel::kInfo, "stockaded is serving CRI",
+      {{"version", version},
+       {"endpoint", endpoint},
+       {"state_dir", config.state_dir},
+       {"metrics", info.metrics_address.empty() ? "off" : info.metrics_address},
+       {"crictl", absl::StrCat("crictl --runtime-endpoint ", endpoint, " version")},
+       {"kubelet", absl::StrCat("--container-runtime-endpoint=", endpoint)}});
+
+  sigset_t set = TerminationSignals();
+  int signal_number = 0;
+  while (sigwait(&set, &signal_number) != 0) {
+  }
+  Log(LogLevel::kInfo, "stopping: finishing in-flight calls",
+      {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
+       {"timeout", absl::FormatDuration(config.grpc.shutdown_timeout)}});
+  (*server)->Shutdown(absl::Now() + config.grpc.shutdown_timeout);
+  metrics.reset();
+  Log(LogLevel::kInfo, "stockaded stopped");
+  return 0;
+}
+
+}  // namespace stockade

@@ -1,0 +1,36 @@
+// Structured logging for every stockade binary that links the core: one line per event on
+// stderr, as `time level msg key=value ...` text or as one JSON object, behind spdlog.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+
+namespace stockade {
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+enum class LogFormat { kText, kJson };
+
+struct LogField {
+  absl::string_view key;
+  std::string value;
+};
+
+absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name);
+absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view name);
+absl::string_view LogLevelName(LogLevel level);
+absl::string_view LogFormatName(LogFormat format);
+
+// Sets the threshold and format of all later lines. Safe to call again (e.g. after config load).
+void ConfigureLogging(LogLevel level, LogFormat format);
+bool LogEnabled(LogLevel level);
+
+void Log(LogLevel level, absl::string_view message, std::initializer_list<LogField> fields = {});
+
+// Formats one line without writing it; exposed for tests.
+std::string FormatLogLine(LogFormat format, LogLevel level, absl::string_view message,
+                          std::initializer_list<LogField> fields);
+
+}  // namespace stockade

@@ -1,0 +1,312 @@
+#include <sys/un.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
+#include "runtime/config/config.h"
+#include "yaml-cpp/yaml.h"
+
+namespace stockade {
+namespace {
+
+// Walks a YAML document over a Config, turning every problem into one line that names the
+// source, the line and the dotted key, and rejecting keys it does not know (typos included).
+class ConfigParser {
+ public:
+  explicit ConfigParser(std::string source) : source_(std::move(source)) {}
+
+  absl::Status Parse(const YAML::Node& root, Config& c) {
+    if (!root || root.IsNull()) return absl::OkStatus();  // An empty file means all defaults.
+    if (!root.IsMap()) return Error(root, "(top level)", "must be a mapping of keys to values");
+    return Fields(root, "", {
+        {"socket", [&](const YAML::Node& n, const std::string& k) {
+           return AbsolutePath(n, k, c.socket_path, /*max_len=*/sizeof(sockaddr_un::sun_path) - 1);
+         }},
+        {"state_dir", [&](auto& n, auto& k) { return AbsolutePath(n, k, c.state_dir); }},
+        {"run_dir", [&](auto& n, auto& k) { return AbsolutePath(n, k, c.run_dir); }},
+        {"cgroup_driver", [&](auto& n, auto& k) { return CgroupDriver(n, k, c.cgroup_driver); }},
+        {"log", [&](auto& n, auto& k) {
+           return Fields(n, k, {
+               {"level", [&](auto& n2, auto& k2) { return Level(n2, k2, c.log.level); }},
+               {"format", [&](auto& n2, auto& k2) { return Format(n2, k2, c.log.format); }},
+           });
+         }},
+        {"grpc", [&](auto& n, auto& k) {
+           return Fields(n, k, {
+               {"max_recv_message_bytes",
+                [&](auto& n2, auto& k2) { return Bytes(n2, k2, c.grpc.max_recv_message_bytes); }},
+               {"max_send_message_bytes",
+                [&](auto& n2, auto& k2) { return Bytes(n2, k2, c.grpc.max_send_message_bytes); }},
+               {"shutdown_timeout",
+                [&](auto& n2, auto& k2) { return Duration(n2, k2, c.grpc.shutdown_timeout); }},
+           });
+         }},
+        {"cni", [&](auto& n, auto& k) {
+           return Fields(n, k, {
+               {"conf_dir", [&](auto& n2, auto& k2) { return AbsolutePath(n2, k2, c.cni.conf_dir); }},
+               {"bin_dirs", [&](auto& n2, auto& k2) { return PathList(n2, k2, c.cni.bin_dirs); }},
+           });
+         }},
+        {"streaming", [&](auto& n, auto& k) {
+           return Fields(n, k, {
+               {"address", [&](auto& n2, auto& k2) {
+                  return Address(n2, k2, c.streaming_address, /*may_be_empty=*/false);
+                }},
+           });
+         }},
+        {"metrics", [&](auto& n, auto& k) {
+           return Fields(n, k, {
+               {"address", [&](auto& n2, auto& k2) {
+                  return Address(n2, k2, c.metrics_address, /*may_be_empty=*/true);
+                }},
+           });
+         }},
+    });
+  }
+
+ private:
+  using FieldParser = std::function<absl::Status(const YAML::Node&, const std::string&)>;
+
+  absl::Status Error(const YAML::Node& node, absl::string_view key, absl::string_view problem) {
+    const YAML::Mark mark = node.Mark();
+    std::string where = mark.is_null() ? source_ : absl::StrCat(source_, ":", mark.line + 1);
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", key, ": ", problem));
+  }
+
+  absl::Status Fields(const YAML::Node& node, const std::string& prefix,
+                      const std::map<std::string, FieldParser>& parsers) {
+    if (!node.IsMap()) return Error(node, prefix, "must be a mapping");
+    for (const auto& entry : node) {
+      std::string name = entry.first.Scalar();
+      std::string key = prefix.empty() ? name : absl::StrCat(prefix, ".", name);
+      auto it = parsers.find(name);
+      if (it == parsers.end()) {
+        std::vector<std::string> known;
+        for (const auto& [k, unused] : parsers) known.push_back(k);
+        return Error(entry.first, key,
+                     absl::StrCat("unknown key; known keys here: ", absl::StrJoin(known, ", ")));
+      }
+      if (absl::Status s = it->second(entry.second, key); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::string> Scalar(const YAML::Node& n, const std::string& key) {
+    if (!n.IsScalar()) return Error(n, key, "must be a single value");
+    return n.Scalar();
+  }
+
+  absl::Status AbsolutePath(const YAML::Node& n, const std::string& key, std::string& out,
+                            size_t max_len = 4095) {
+    absl::StatusOr<std::string> v = Scalar(n, key);
+    if (!v.ok()) return v.status();
+    if (v->empty() || (*v)[0] != '/') {
+      return Error(n, key, absl::StrCat("must be an absolute path, got \"", *v, "\""));
+    }
+    if (v->size() > max_len) {
+      return Error(n, key, absl::StrCat("path is ", v->size(), " bytes; at most ", max_len,
+                                        " fit here"));
+    }
+    out = *std::move(v);
+    return absl::OkStatus();
+  }
+
+  absl::Status PathList(const YAML::Node& n, const std::string& key,
+                        std::vector<std::string>& out) {
+    if (!n.IsSequence()) return Error(n, key, "must be a list of absolute paths");
+    std::vector<std::string> paths;
+    for (const YAML::Node& item : n) {
+      std::string p;
+      if (absl::Status s = AbsolutePath(item, key, p); !s.ok()) return s;
+      paths.push_back(std::move(p));
+    }
+    if (paths.empty()) return Error(n, key, "must name at least one directory");
+    out = std::move(paths);
+    return absl::OkStatus();
+  }
+
+  absl::Status Level(const YAML::Node& n, const std::string& key, LogLevel& out) {
+    absl::StatusOr<std::string> v = Scalar(n, key);
+    if (!v.ok()) return v.status();
+    absl::StatusOr<LogLevel> level = ParseLogLevel(*v);
+    if (!level.ok()) return Error(n, key, level.status().message());
+    out = *level;
+    return absl::OkStatus();
+  }
+
+  absl::Status Format(const YAML::Node& n, const std::string& key, LogFormat& out) {
+    absl::StatusOr<std::string> v = Scalar(n, key);
+    if (!v.ok()) return v.status();
+    absl::StatusOr<LogFormat> format = ParseLogFormat(*v);
+    if (!format.ok()) return Error(n, key, format.status().message());
+    out = *format;
+    return absl::OkStatus();
+  }
+
+  absl::Status CgroupDriver(const YAML::Node& n, const std::string& key,
+                            CgroupDriverSetting& out) {
+    absl::StatusOr<std::string> v = Scalar(n, key);
+    if (!v.ok()) return v.status();
+    if (*v == "auto") {
+      out = CgroupDriverSetting::kAuto;
+    } else if (*v == "systemd") {
+      out = CgroupDriverSetting::kSystemd;
+    } else if (*v == "cgroupfs") {
+      out = CgroupDriverSetting::kCgroupfs;
+    } else {
+      return Error(n, key, absl::StrCat("unknown driver \"", *v, "\"; use auto, systemd or cgroupfs"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Bytes(const YAML::Node& n, const std::string& key, int64_t& out) {
+    absl::StatusOr<std::string> v = Scalar(n, key);
+    if (!v.ok()) return v.status();
+    int64_t bytes = 0;
+    constexpr int64_t kMax = 2147483647;  // gRPC keeps message sizes in an int.
+    if (!absl::SimpleAtoi(*v, &bytes) || bytes < 1024 || bytes > kMax) {
+      return Error(n, key, absl::StrCat("must be a byte count from 1024 to ", kMax, ", got \"",
+                                        *v, "\""));
+    }
+    out = bytes;
+    return absl::OkStatus();
+  }
+
+  absl::Status Duration(const YAML::Node& n, const std::string& key, absl::Duration& out) {
+    absl::StatusOr<std::string> v = Scalar(n, key);
+    if (!v.ok()) return v.status();
+    absl::Duration d;
+    if (!absl::ParseDuration(*v, &d) || d < absl::ZeroDuration() || d > absl::Hours(1)) {
+      return Error(n, key, absl::StrCat("must be a duration from 0s to 1h such as 10s or 1m30s, "
+                                        "got \"", *v, "\""));
+    }
+    out = d;
+    return absl::OkStatus();
+  }
+
+  absl::Status Address(const YAML::Node& n, const std::string& key, std::string& out,
+                       bool may_be_empty) {
+    absl::StatusOr<std::string> v = Scalar(n, key);
+    if (!v.ok()) return v.status();
+    if (v->empty() && may_be_empty) {
+      out.clear();
+      return absl::OkStatus();
+    }
+    size_t colon = v->rfind(':');
+    int port = -1;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(v->substr(colon + 1), &port) || port < 0 || port > 65535) {
+      return Error(n, key, absl::StrCat("must be host:port (port 0 picks a free one)",
+                                        may_be_empty ? ", or empty to turn it off" : "",
+                                        ", got \"", *v, "\""));
+    }
+    out = *std::move(v);
+    return absl::OkStatus();
+  }
+
+  std::string source_;
+};
+
+std::string Quoted(const std::string& s) { return nlohmann::json(s).dump(); }
+
+std::string CgroupDriverName(CgroupDriverSetting d) {
+  switch (d) {
+    case CgroupDriverSetting::kSystemd:
+      return "systemd";
+    case CgroupDriverSetting::kCgroupfs:
+      return "cgroupfs";
+    case CgroupDriverSetting::kAuto:
+      break;
+  }
+  return "auto";
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
+  }
+  Config config = DefaultConfig();
+  try {
+    if (absl::Status s = ConfigParser(source).Parse(root, config); !s.ok()) return s;
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
+  }
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot read config file: ",
+                                            std::strerror(errno)));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path);
+}
+
+std::string RenderConfigYaml(const Config& c) {
+  std::vector<std::string> bin_dirs;
+  for (const std::string& d : c.cni.bin_dirs) bin_dirs.push_back(Quoted(d));
+  return absl::StrCat(
+      "# stockaded configuration. Every key is optional: these are the built-in defaults.\n",
+      "\n# The CRI gRPC socket; kubelet: --container-runtime-endpoint=unix://<socket>.\n",
+      "socket: ", Quoted(c.socket_path), "\n",
+      "# Persistent state (RocksDB, image content). One daemon per state dir.\n",
+      "state_dir: ", Quoted(c.state_dir), "\n",
+      "# Run-time state (network namespaces, shim sockets); lost on reboot.\n",
+      "run_dir: ", Quoted(c.run_dir), "\n",
+      "# cgroup driver reported to kubelet: auto (systemd when it runs), systemd or cgroupfs.\n",
+      "cgroup_driver: ", CgroupDriverName(c.cgroup_driver), "\n",
+      "\nlog:\n",
+      "  # debug, info, warn or error.\n",
+      "  level: ", LogLevelName(c.log.level), "\n",
+      "  # text or json (one JSON object per line).\n",
+      "  format: ", LogFormatName(c.log.format), "\n",
+      "\ngrpc:\n",
+      "  max_recv_message_bytes: ", c.grpc.max_recv_message_bytes, "\n",
+      "  max_send_message_bytes: ", c.grpc.max_send_message_bytes, "\n",
+      "  # On SIGTERM, how long in-flight calls may run before they are cancelled.\n",
+      "  shutdown_timeout: ", absl::FormatDuration(c.grpc.shutdown_timeout), "\n",
+      "\ncni:\n",
+      "  # The first valid .conflist/.conf/.json here, in lexical order, is the pod network.\n",
+      "  conf_dir: ", Quoted(c.cni.conf_dir), "\n",
+      "  bin_dirs: [", absl::StrJoin(bin_dirs, ", "), "]\n",
+      "\nstreaming:\n",
+      "  # exec/attach/port-forward server, host:port; port 0 picks a free port.\n",
+      "  address: ", Quoted(c.streaming_address), "\n",
+      "\nmetrics:\n",
+      "  # Prometheus /metrics, host:port; empty turns it off; port 0 picks a free port.\n",
+      "  address: ", Quoted(c.metrics_address), "\n");
+}
+
+std::string RenderConfigJson(const Config& c) {
+  nlohmann::ordered_json j;
+  j["socket"] = c.socket_path;
+  j["stateDir"] = c.state_dir;
+  j["runDir"] = c.run_dir;
+  j["cgroupDriver"] = CgroupDriverName(c.cgroup_driver);
+  j["log"] = {{"level", LogLevelName(c.log.level)}, {"format", LogFormatName(c.log.format)}};
+  j["grpc"] = {{"maxRecvMessageBytes", c.grpc.max_recv_message_bytes},
+               {"maxSendMessageBytes", c.grpc.max_send_message_bytes},
+               {"shutdownTimeout", absl::FormatDuration(c.grpc.shutdown_timeout)}};
+  j["cni"] = {{"confDir", c.cni.conf_dir}, {"binDirs", c.cni.bin_dirs}};
+  j["streaming"] = {{"address", c.streaming_address}};
+  j["metrics"] = {{"address", c.metrics_address}};
+  return j.dump();
+}
+
+}  // namespace stockade
