@@ -10,8 +10,8 @@
 namespace stockade {
 
 struct DiscoveredNetwork {
-  std::string path;      // the file chosen
-  std::string name;      // its "name"
+  std::string path;  // the file chosen
+  std::string name;  // its "name"
   std::string cni_version;
   bool is_list = false;  // a .conflist with "plugins"
 };

@@ -37,12 +37,12 @@ absl::Status PrepareSocketPath(const std::string& path) {
     return ErrnoError(errno, absl::StrCat("stat ", path));
   }
   if (!S_ISSOCK(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, " exists and is not a socket; remove it or choose another --socket"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " exists and is not a socket; remove it or choose another --socket"));
   }
   if (SocketIsLive(path)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "another server is listening on ", path, "; stop it or choose another --socket"));
+    return absl::FailedPreconditionError(absl::StrCat("another server is listening on ", path,
+                                                      "; stop it or choose another --socket"));
   }
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return ErrnoError(errno, absl::StrCat("remove stale socket ", path));
@@ -83,6 +83,8 @@ absl::StatusOr<std::unique_ptr<CriServer>> CriServer::Start(
   }
   return std::unique_ptr<CriServer>(new CriServer(options.socket_path, std::move(server)));
 }
+
+void CriServer::RemoveSocket() { ::unlink(socket_path_.c_str()); }
 
 void CriServer::Shutdown(absl::Time deadline) {
   if (shut_down_) return;

@@ -29,6 +29,9 @@ class CriServer {
       const CriServerOptions& options, const std::vector<grpc::Service*>& services);
   ~CriServer();
 
+  // Removes the socket file so that no new client can connect; existing connections stay.
+  void RemoveSocket();
+
   // Stops accepting calls, lets in-flight ones finish until `deadline` (then cancels them),
   // and removes the socket file. Idempotent.
   void Shutdown(absl::Time deadline);

@@ -18,24 +18,42 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 
 std::string CodeName(grpc::StatusCode code) {
   switch (code) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "Canceled";
-    case grpc::StatusCode::UNKNOWN: return "Unknown";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "InvalidArgument";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DeadlineExceeded";
-    case grpc::StatusCode::NOT_FOUND: return "NotFound";
-    case grpc::StatusCode::ALREADY_EXISTS: return "AlreadyExists";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PermissionDenied";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "ResourceExhausted";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FailedPrecondition";
-    case grpc::StatusCode::ABORTED: return "Aborted";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OutOfRange";
-    case grpc::StatusCode::UNIMPLEMENTED: return "Unimplemented";
-    case grpc::StatusCode::INTERNAL: return "Internal";
-    case grpc::StatusCode::UNAVAILABLE: return "Unavailable";
-    case grpc::StatusCode::DATA_LOSS: return "DataLoss";
-    case grpc::StatusCode::UNAUTHENTICATED: return "Unauthenticated";
-    default: return "Unknown";
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "Canceled";
+    case grpc::StatusCode::UNKNOWN:
+      return "Unknown";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "InvalidArgument";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DeadlineExceeded";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NotFound";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "AlreadyExists";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PermissionDenied";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "ResourceExhausted";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FailedPrecondition";
+    case grpc::StatusCode::ABORTED:
+      return "Aborted";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OutOfRange";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "Unimplemented";
+    case grpc::StatusCode::INTERNAL:
+      return "Internal";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "Unavailable";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DataLoss";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "Unauthenticated";
+    default:
+      return "Unknown";
   }
 }
 
@@ -51,8 +69,7 @@ RpcInstrumentation::RpcInstrumentation(prometheus::Registry& registry,
                         .Name("stockade_cri_request_errors_total")
                         .Help("CRI calls that returned an error, by method and gRPC code.")
                         .Register(registry)) {
-  const google::protobuf::DescriptorPool* pool =
-      google::protobuf::DescriptorPool::generated_pool();
+  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
   for (const std::string& full_name : services) {
     const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(full_name);
     if (service == nullptr) continue;
@@ -60,10 +77,30 @@ RpcInstrumentation::RpcInstrumentation(prometheus::Registry& registry,
       const std::string method = service->method(i)->name();
       MethodMetrics& m = methods_[method];
       m.service = service->name();
-      m.latency = &latency_family_.Add({{"service", m.service}, {"method", method}},
-                                       LatencyBuckets());
+      m.latency =
+          &latency_family_.Add({{"service", m.service}, {"method", method}}, LatencyBuckets());
     }
   }
+}
+
+bool RpcInstrumentation::BeginCall() {
+  absl::MutexLock lock(&calls_mu_);
+  if (draining_) return false;
+  ++calls_in_flight_;
+  return true;
+}
+
+void RpcInstrumentation::EndCall() {
+  absl::MutexLock lock(&calls_mu_);
+  --calls_in_flight_;
+}
+
+int RpcInstrumentation::Drain(absl::Time deadline) {
+  absl::MutexLock lock(&calls_mu_);
+  draining_ = true;
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(calls_mu_) { return calls_in_flight_ == 0; };
+  calls_mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
+  return calls_in_flight_;
 }
 
 absl::Status RpcInstrumentation::NotImplementedYet(absl::string_view method) {

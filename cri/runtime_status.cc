@@ -27,8 +27,8 @@ absl::Status RuntimeServiceImpl::DoStatus(const runtime::v1::StatusRequest& requ
   network_ready->set_status(network.ok());
   if (!network.ok()) {
     network_ready->set_reason(kNetworkPluginNotReady);
-    network_ready->set_message(
-        std::string("Network plugin returns error: ") + std::string(network.status().message()));
+    network_ready->set_message(std::string("Network plugin returns error: ") +
+                               std::string(network.status().message()));
   }
 
   // The default handler (""), with the optional features stockade does not offer yet.

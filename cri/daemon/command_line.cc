@@ -24,7 +24,7 @@ std::string UsageText() {
 absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
   CommandLine cl;
   const std::map<std::string, std::optional<std::string> CommandLine::*> valued = {
-      {"--config", &CommandLine::config_path}, {"--socket", &CommandLine::socket_path},
+      {"--config", &CommandLine::config_path},  {"--socket", &CommandLine::socket_path},
       {"--state-dir", &CommandLine::state_dir}, {"--run-dir", &CommandLine::run_dir},
       {"--log-level", &CommandLine::log_level}, {"--log-format", &CommandLine::log_format},
   };

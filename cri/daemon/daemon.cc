@@ -100,8 +100,18 @@ int RunDaemon(const Config& config, const std::string& version) {
   Log(LogLevel::kInfo, "stopping: finishing in-flight calls",
       {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
        {"timeout", absl::FormatDuration(config.grpc.shutdown_timeout)}});
-  (*server)->Shutdown(absl::Now() + config.grpc.shutdown_timeout);
-  metrics.reset();
+  // Stop taking new connections, refuse new calls, let the running ones finish (bounded),
+  // then close the server; with nothing in flight, idle client connections are cut at once.
+  (*server)->RemoveSocket();
+  const int unfinished = rpc.Drain(absl::Now() + config.grpc.shutdown_timeout);
+  if (unfinished > 0) {
+    Log(LogLevel::kWarn, "cancelling calls still running at the shutdown deadline",
+        {{"calls", absl::StrCat(unfinished)}});
+  }
+  (*server)->Shutdown(absl::Now());
+  // civetweb notices a stop only at its 2 s poll quantum; the process is about to exit, so the
+  // metrics listener's threads are left for the kernel to end.
+  metrics.release();
   Log(LogLevel::kInfo, "stockaded stopped");
   return 0;
 }

@@ -1,8 +1,9 @@
 // stockaded: the CRI runtime daemon. Exit codes: 0 clean stop, 1 failure while running,
 // 2 bad command line or config.
-#include <cstdio>
-#include <iostream>
 #include <sys/stat.h>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
 
 #include "cri/daemon/command_line.h"
 #include "cri/daemon/daemon.h"
@@ -67,7 +68,8 @@ int main(int argc, char** argv) {
   stockade::BlockTerminationSignals();
   absl::StatusOr<stockade::CommandLine> cl =
       stockade::ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
-  if (!cl.ok()) return UsageError(std::string(cl.status().message()) + "\n" + stockade::UsageText());
+  if (!cl.ok())
+    return UsageError(std::string(cl.status().message()) + "\n" + stockade::UsageText());
   switch (cl->action) {
     case stockade::CommandLine::Action::kPrintVersion:
       std::cout << "stockaded " << STOCKADE_VERSION << " (CRI runtime.v1)\n";
@@ -85,5 +87,9 @@ int main(int argc, char** argv) {
   if (!config.ok()) return UsageError(config.status().message());
   if (absl::Status s = ApplyOverrides(*cl, *config); !s.ok()) return UsageError(s.message());
   stockade::ConfigureLogging(config->log.level, config->log.format);
-  return stockade::RunDaemon(*config, STOCKADE_VERSION);
+  const int code = stockade::RunDaemon(*config, STOCKADE_VERSION);
+  // Exit without running static destructors: listener threads that were left running at
+  // shutdown must not race with them. Everything of ours is closed and flushed by now.
+  std::fflush(nullptr);
+  std::_Exit(code);
 }

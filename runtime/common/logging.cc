@@ -19,8 +19,8 @@ std::atomic<LogFormat> g_format{LogFormat::kText};
 spdlog::logger& Sink() {
   // The line is formatted by us; spdlog only serialises writers and flushes.
   static const std::shared_ptr<spdlog::logger> logger = [] {
-    auto l = std::make_shared<spdlog::logger>(
-        "stockade", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    auto l = std::make_shared<spdlog::logger>("stockade",
+                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
     l->set_pattern("%v");
     l->set_level(spdlog::level::trace);
     l->flush_on(spdlog::level::trace);
@@ -45,8 +45,8 @@ void AppendTextValue(std::string& out, absl::string_view v) {
     return;
   }
   // JSON string escaping gives an unambiguous, single-line quoted form.
-  out += nlohmann::json(std::string(v)).dump(-1, ' ', false,
-                                             nlohmann::json::error_handler_t::replace);
+  out +=
+      nlohmann::json(std::string(v)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace

@@ -32,8 +32,8 @@ absl::StatusOr<StateDirLock> StateDirLock::Acquire(const std::string& dir) {
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "another stockaded (pid ", ReadHolderPid(fd.get()), ") is already using state dir ",
-          dir, " (lock file ", path, "); stop it first or start this one with --state-dir"));
+          "another stockaded (pid ", ReadHolderPid(fd.get()), ") is already using state dir ", dir,
+          " (lock file ", path, "); stop it first or start this one with --state-dir"));
     }
     return ErrnoError(errno, absl::StrCat("lock ", path));
   }

@@ -24,50 +24,79 @@ class ConfigParser {
   absl::Status Parse(const YAML::Node& root, Config& c) {
     if (!root || root.IsNull()) return absl::OkStatus();  // An empty file means all defaults.
     if (!root.IsMap()) return Error(root, "(top level)", "must be a mapping of keys to values");
-    return Fields(root, "", {
-        {"socket", [&](const YAML::Node& n, const std::string& k) {
-           return AbsolutePath(n, k, c.socket_path, /*max_len=*/sizeof(sockaddr_un::sun_path) - 1);
-         }},
-        {"state_dir", [&](auto& n, auto& k) { return AbsolutePath(n, k, c.state_dir); }},
-        {"run_dir", [&](auto& n, auto& k) { return AbsolutePath(n, k, c.run_dir); }},
-        {"cgroup_driver", [&](auto& n, auto& k) { return CgroupDriver(n, k, c.cgroup_driver); }},
-        {"log", [&](auto& n, auto& k) {
-           return Fields(n, k, {
-               {"level", [&](auto& n2, auto& k2) { return Level(n2, k2, c.log.level); }},
-               {"format", [&](auto& n2, auto& k2) { return Format(n2, k2, c.log.format); }},
-           });
-         }},
-        {"grpc", [&](auto& n, auto& k) {
-           return Fields(n, k, {
-               {"max_recv_message_bytes",
-                [&](auto& n2, auto& k2) { return Bytes(n2, k2, c.grpc.max_recv_message_bytes); }},
-               {"max_send_message_bytes",
-                [&](auto& n2, auto& k2) { return Bytes(n2, k2, c.grpc.max_send_message_bytes); }},
-               {"shutdown_timeout",
-                [&](auto& n2, auto& k2) { return Duration(n2, k2, c.grpc.shutdown_timeout); }},
-           });
-         }},
-        {"cni", [&](auto& n, auto& k) {
-           return Fields(n, k, {
-               {"conf_dir", [&](auto& n2, auto& k2) { return AbsolutePath(n2, k2, c.cni.conf_dir); }},
-               {"bin_dirs", [&](auto& n2, auto& k2) { return PathList(n2, k2, c.cni.bin_dirs); }},
-           });
-         }},
-        {"streaming", [&](auto& n, auto& k) {
-           return Fields(n, k, {
-               {"address", [&](auto& n2, auto& k2) {
-                  return Address(n2, k2, c.streaming_address, /*may_be_empty=*/false);
-                }},
-           });
-         }},
-        {"metrics", [&](auto& n, auto& k) {
-           return Fields(n, k, {
-               {"address", [&](auto& n2, auto& k2) {
-                  return Address(n2, k2, c.metrics_address, /*may_be_empty=*/true);
-                }},
-           });
-         }},
-    });
+    return Fields(
+        root, "",
+        {
+            {"socket",
+             [&](const YAML::Node& n, const std::string& k) {
+               return AbsolutePath(n, k, c.socket_path,
+                                   /*max_len=*/sizeof(sockaddr_un::sun_path) - 1);
+             }},
+            {"state_dir", [&](auto& n, auto& k) { return AbsolutePath(n, k, c.state_dir); }},
+            {"run_dir", [&](auto& n, auto& k) { return AbsolutePath(n, k, c.run_dir); }},
+            {"cgroup_driver",
+             [&](auto& n, auto& k) { return CgroupDriver(n, k, c.cgroup_driver); }},
+            {"log",
+             [&](auto& n, auto& k) {
+               return Fields(
+                   n, k,
+                   {
+                       {"level", [&](auto& n2, auto& k2) { return Level(n2, k2, c.log.level); }},
+                       {"format", [&](auto& n2, auto& k2) { return Format(n2, k2, c.log.format); }},
+                   });
+             }},
+            {"grpc",
+             [&](auto& n, auto& k) {
+               return Fields(n, k,
+                             {
+                                 {"max_recv_message_bytes",
+                                  [&](auto& n2, auto& k2) {
+                                    return Bytes(n2, k2, c.grpc.max_recv_message_bytes);
+                                  }},
+                                 {"max_send_message_bytes",
+                                  [&](auto& n2, auto& k2) {
+                                    return Bytes(n2, k2, c.grpc.max_send_message_bytes);
+                                  }},
+                                 {"shutdown_timeout",
+                                  [&](auto& n2, auto& k2) {
+                                    return Duration(n2, k2, c.grpc.shutdown_timeout);
+                                  }},
+                             });
+             }},
+            {"cni",
+             [&](auto& n, auto& k) {
+               return Fields(
+                   n, k,
+                   {
+                       {"conf_dir",
+                        [&](auto& n2, auto& k2) { return AbsolutePath(n2, k2, c.cni.conf_dir); }},
+                       {"bin_dirs",
+                        [&](auto& n2, auto& k2) { return PathList(n2, k2, c.cni.bin_dirs); }},
+                   });
+             }},
+            {"streaming",
+             [&](auto& n, auto& k) {
+               return Fields(n, k,
+                             {
+                                 {"address",
+                                  [&](auto& n2, auto& k2) {
+                                    return Address(n2, k2, c.streaming_address,
+                                                   /*may_be_empty=*/false);
+                                  }},
+                             });
+             }},
+            {"metrics",
+             [&](auto& n, auto& k) {
+               return Fields(n, k,
+                             {
+                                 {"address",
+                                  [&](auto& n2, auto& k2) {
+                                    return Address(n2, k2, c.metrics_address,
+                                                   /*may_be_empty=*/true);
+                                  }},
+                             });
+             }},
+        });
   }
 
  private:
@@ -110,8 +139,8 @@ class ConfigParser {
       return Error(n, key, absl::StrCat("must be an absolute path, got \"", *v, "\""));
     }
     if (v->size() > max_len) {
-      return Error(n, key, absl::StrCat("path is ", v->size(), " bytes; at most ", max_len,
-                                        " fit here"));
+      return Error(n, key,
+                   absl::StrCat("path is ", v->size(), " bytes; at most ", max_len, " fit here"));
     }
     out = *std::move(v);
     return absl::OkStatus();
@@ -149,8 +178,7 @@ class ConfigParser {
     return absl::OkStatus();
   }
 
-  absl::Status CgroupDriver(const YAML::Node& n, const std::string& key,
-                            CgroupDriverSetting& out) {
+  absl::Status CgroupDriver(const YAML::Node& n, const std::string& key, CgroupDriverSetting& out) {
     absl::StatusOr<std::string> v = Scalar(n, key);
     if (!v.ok()) return v.status();
     if (*v == "auto") {
@@ -160,7 +188,8 @@ class ConfigParser {
     } else if (*v == "cgroupfs") {
       out = CgroupDriverSetting::kCgroupfs;
     } else {
-      return Error(n, key, absl::StrCat("unknown driver \"", *v, "\"; use auto, systemd or cgroupfs"));
+      return Error(n, key,
+                   absl::StrCat("unknown driver \"", *v, "\"; use auto, systemd or cgroupfs"));
     }
     return absl::OkStatus();
   }
@@ -171,8 +200,8 @@ class ConfigParser {
     int64_t bytes = 0;
     constexpr int64_t kMax = 2147483647;  // gRPC keeps message sizes in an int.
     if (!absl::SimpleAtoi(*v, &bytes) || bytes < 1024 || bytes > kMax) {
-      return Error(n, key, absl::StrCat("must be a byte count from 1024 to ", kMax, ", got \"",
-                                        *v, "\""));
+      return Error(n, key,
+                   absl::StrCat("must be a byte count from 1024 to ", kMax, ", got \"", *v, "\""));
     }
     out = bytes;
     return absl::OkStatus();
@@ -183,8 +212,10 @@ class ConfigParser {
     if (!v.ok()) return v.status();
     absl::Duration d;
     if (!absl::ParseDuration(*v, &d) || d < absl::ZeroDuration() || d > absl::Hours(1)) {
-      return Error(n, key, absl::StrCat("must be a duration from 0s to 1h such as 10s or 1m30s, "
-                                        "got \"", *v, "\""));
+      return Error(n, key,
+                   absl::StrCat("must be a duration from 0s to 1h such as 10s or 1m30s, "
+                                "got \"",
+                                *v, "\""));
     }
     out = d;
     return absl::OkStatus();
@@ -202,9 +233,10 @@ class ConfigParser {
     int port = -1;
     if (colon == std::string::npos || colon == 0 ||
         !absl::SimpleAtoi(v->substr(colon + 1), &port) || port < 0 || port > 65535) {
-      return Error(n, key, absl::StrCat("must be host:port (port 0 picks a free one)",
-                                        may_be_empty ? ", or empty to turn it off" : "",
-                                        ", got \"", *v, "\""));
+      return Error(
+          n, key,
+          absl::StrCat("must be host:port (port 0 picks a free one)",
+                       may_be_empty ? ", or empty to turn it off" : "", ", got \"", *v, "\""));
     }
     out = *std::move(v);
     return absl::OkStatus();
@@ -250,8 +282,8 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
 absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot read config file: ",
-                                            std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat(path, ": cannot read config file: ", std::strerror(errno)));
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -270,25 +302,18 @@ std::string RenderConfigYaml(const Config& c) {
       "# Run-time state (network namespaces, shim sockets); lost on reboot.\n",
       "run_dir: ", Quoted(c.run_dir), "\n",
       "# cgroup driver reported to kubelet: auto (systemd when it runs), systemd or cgroupfs.\n",
-      "cgroup_driver: ", CgroupDriverName(c.cgroup_driver), "\n",
-      "\nlog:\n",
-      "  # debug, info, warn or error.\n",
-      "  level: ", LogLevelName(c.log.level), "\n",
-      "  # text or json (one JSON object per line).\n",
-      "  format: ", LogFormatName(c.log.format), "\n",
-      "\ngrpc:\n",
-      "  max_recv_message_bytes: ", c.grpc.max_recv_message_bytes, "\n",
+      "cgroup_driver: ", CgroupDriverName(c.cgroup_driver), "\n", "\nlog:\n",
+      "  # debug, info, warn or error.\n", "  level: ", LogLevelName(c.log.level), "\n",
+      "  # text or json (one JSON object per line).\n", "  format: ", LogFormatName(c.log.format),
+      "\n", "\ngrpc:\n", "  max_recv_message_bytes: ", c.grpc.max_recv_message_bytes, "\n",
       "  max_send_message_bytes: ", c.grpc.max_send_message_bytes, "\n",
       "  # On SIGTERM, how long in-flight calls may run before they are cancelled.\n",
-      "  shutdown_timeout: ", absl::FormatDuration(c.grpc.shutdown_timeout), "\n",
-      "\ncni:\n",
+      "  shutdown_timeout: ", absl::FormatDuration(c.grpc.shutdown_timeout), "\n", "\ncni:\n",
       "  # The first valid .conflist/.conf/.json here, in lexical order, is the pod network.\n",
-      "  conf_dir: ", Quoted(c.cni.conf_dir), "\n",
-      "  bin_dirs: [", absl::StrJoin(bin_dirs, ", "), "]\n",
-      "\nstreaming:\n",
+      "  conf_dir: ", Quoted(c.cni.conf_dir), "\n", "  bin_dirs: [", absl::StrJoin(bin_dirs, ", "),
+      "]\n", "\nstreaming:\n",
       "  # exec/attach/port-forward server, host:port; port 0 picks a free port.\n",
-      "  address: ", Quoted(c.streaming_address), "\n",
-      "\nmetrics:\n",
+      "  address: ", Quoted(c.streaming_address), "\n", "\nmetrics:\n",
       "  # Prometheus /metrics, host:port; empty turns it off; port 0 picks a free port.\n",
       "  address: ", Quoted(c.metrics_address), "\n");
 }

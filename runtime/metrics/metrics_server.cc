@@ -25,8 +25,7 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   server->exposer_->RegisterCollectable(server->process_);
   std::vector<int> ports = server->exposer_->GetListeningPorts();
   std::string host = address.substr(0, address.rfind(':'));
-  server->bound_address_ =
-      ports.empty() ? address : absl::StrCat(host, ":", ports.front());
+  server->bound_address_ = ports.empty() ? address : absl::StrCat(host, ":", ports.front());
   return server;
 }
 

@@ -7,8 +7,8 @@ namespace stockade {
 namespace {
 
 prometheus::MetricFamily Gauge(std::string name, std::string help, double value) {
-  prometheus::MetricFamily family{std::move(name), std::move(help),
-                                  prometheus::MetricType::Gauge, {}};
+  prometheus::MetricFamily family{
+      std::move(name), std::move(help), prometheus::MetricType::Gauge, {}};
   prometheus::ClientMetric m;
   m.gauge.value = value;
   family.metric.push_back(std::move(m));
@@ -23,7 +23,8 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   std::vector<prometheus::MetricFamily> out;
   prometheus::MetricFamily cpu{"process_cpu_seconds_total",
                                "Total user and system CPU time spent in seconds.",
-                               prometheus::MetricType::Counter, {}};
+                               prometheus::MetricType::Counter,
+                               {}};
   prometheus::ClientMetric m;
   m.counter.value = s->cpu_seconds;
   cpu.metric.push_back(std::move(m));

@@ -32,8 +32,7 @@ absl::StatusOr<Record> GetRecord(StateStore& store, RecordKind kind, absl::strin
 }
 
 inline absl::Status PutRecord(StateStore& store, RecordKind kind, std::string key,
-                              const google::protobuf::MessageLite& record,
-                              Durability durability) {
+                              const google::protobuf::MessageLite& record, Durability durability) {
   return store.Put(kind, std::move(key), record.SerializeAsString(), durability);
 }
 

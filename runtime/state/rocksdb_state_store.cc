@@ -45,7 +45,8 @@ class RocksDbStateStore : public StateStore {
 
   absl::StatusOr<std::string> Get(RecordKind kind, absl::string_view key) override {
     std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(kind), rocksdb::Slice(key.data(), key.size()), &value);
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(kind),
+                                 rocksdb::Slice(key.data(), key.size()), &value);
     if (s.IsNotFound()) {
       return absl::NotFoundError(absl::StrCat(RecordKindName(kind), " record ", key, " not found"));
     }
@@ -66,8 +67,7 @@ class RocksDbStateStore : public StateStore {
     return ToStatus(db_->Write(options, &wb), absl::StrCat("write state store ", dir_));
   }
 
-  absl::StatusOr<std::vector<StateEntry>> List(RecordKind kind,
-                                               absl::string_view prefix) override {
+  absl::StatusOr<std::vector<StateEntry>> List(RecordKind kind, absl::string_view prefix) override {
     std::vector<StateEntry> out;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Handle(kind)));
     const rocksdb::Slice wanted(prefix.data(), prefix.size());
@@ -121,8 +121,8 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksDbStateStore(const std::str
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, families, &handles, &raw);
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "state store ", dir, " is in use by another process: ", s.ToString()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("state store ", dir, " is in use by another process: ", s.ToString()));
     }
     return ToStatus(s, absl::StrCat("open state store ", dir));
   }

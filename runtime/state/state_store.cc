@@ -31,9 +31,10 @@ absl::Status CheckOrInitSchema(StateStore& store, absl::string_view location,
     absl::StatusOr<std::vector<StateEntry>> pods = store.List(RecordKind::kPod, "");
     if (!pods.ok()) return pods.status();
     if (!pods->empty()) {
-      return absl::DataLossError(absl::StrCat(
-          "state store ", location, " holds records but no schema version; it was not written "
-          "by stockaded or is damaged: move it away and start again"));
+      return absl::DataLossError(
+          absl::StrCat("state store ", location,
+                       " holds records but no schema version; it was not written "
+                       "by stockaded or is damaged: move it away and start again"));
     }
     stockade::v1::SchemaRecord fresh;
     fresh.set_schema_version(kStateSchemaVersion);
@@ -46,8 +47,8 @@ absl::Status CheckOrInitSchema(StateStore& store, absl::string_view location,
   if (existing->schema_version() != kStateSchemaVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
         "state store ", location, " has schema version ", existing->schema_version(),
-        " (created by stockaded ", existing->created_by(), "), but this stockaded ",
-        daemon_version, " reads schema version ", kStateSchemaVersion,
+        " (created by stockaded ", existing->created_by(), "), but this stockaded ", daemon_version,
+        " reads schema version ", kStateSchemaVersion,
         ": run a stockaded that matches it, or move the state dir away to start empty"));
   }
   return absl::OkStatus();
