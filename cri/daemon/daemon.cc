@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <ctime>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,7 @@
 #include "prometheus/registry.h"
 #include "runtime/common/errors.h"
 #include "runtime/common/logging.h"
+#include "runtime/common/startup_memory.h"
 #include "runtime/common/state_dir_lock.h"
 #include "runtime/metrics/metrics_server.h"
 #include "runtime/runtime_settings.h"
@@ -27,6 +29,21 @@ sigset_t TerminationSignals() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   return set;
+}
+
+// Waits for SIGTERM or SIGINT. After two seconds of serving, gives back the start-up memory:
+// late enough that start-up and the first calls are not slowed by it, and that short-lived
+// clients which mapped the same libraries are gone.
+int WaitForTerminationSignal() {
+  const sigset_t set = TerminationSignals();
+  const timespec settle{2, 0};
+  int signal_number = ::sigtimedwait(&set, nullptr, &settle);
+  if (signal_number > 0) return signal_number;
+  const long released = ReleaseStartupMemory();
+  Log(LogLevel::kDebug, "released start-up memory", {{"bytes", absl::StrCat(released)}});
+  while (::sigwait(&set, &signal_number) != 0) {
+  }
+  return signal_number;
 }
 
 absl::Status MakePrivateDir(const std::string& dir) {
@@ -93,10 +110,7 @@ int RunDaemon(const Config& config, const std::string& version) {
        {"crictl", absl::StrCat("crictl --runtime-endpoint ", endpoint, " version")},
        {"kubelet", absl::StrCat("--container-runtime-endpoint=", endpoint)}});
 
-  sigset_t set = TerminationSignals();
-  int signal_number = 0;
-  while (sigwait(&set, &signal_number) != 0) {
-  }
+  const int signal_number = WaitForTerminationSignal();
   Log(LogLevel::kInfo, "stopping: finishing in-flight calls",
       {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
        {"timeout", absl::FormatDuration(config.grpc.shutdown_timeout)}});

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything (debug preset) and runs the whole test suite:
+# unit tests and the integration tests that drive the real stockaded.
+# Network safety: every test talks only to loopback; a proxy variable pointing at a dead local
+# port makes any accidental outside request fail here instead of leaving the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9
+export https_proxy=$HTTPS_PROXY http_proxy=$HTTP_PROXY
+export NO_PROXY=127.0.0.1,localhost,::1 no_proxy=127.0.0.1,localhost,::1
+
+preset=${STOCKADE_TEST_PRESET:-debug}
+scripts/build.sh "$preset"
+ctest --preset "$preset" -j 2 "$@"
