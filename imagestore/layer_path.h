@@ -1,0 +1,21 @@
+// The path rules of layer extraction, as pure functions: an entry name from a tar header is
+// turned into a clean relative path, or refused if it could land outside the layer root.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace stockade {
+
+// Splits `name` into clean components: "./a//b/" -> {"a","b"}; "." and "" -> {} (the root).
+// InvalidArgument for absolute names and for any ".." component.
+absl::StatusOr<std::vector<std::string>> CleanLayerPath(absl::string_view name);
+
+// OCI whiteout markers within one path component.
+inline constexpr absl::string_view kWhiteoutPrefix = ".wh.";
+inline constexpr absl::string_view kOpaqueWhiteout = ".wh..wh..opq";
+
+}  // namespace stockade

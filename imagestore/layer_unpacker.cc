@@ -1,0 +1,297 @@
+#include "imagestore/layer_unpacker.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "imagestore/layer_path.h"
+#include "runtime/common/errors.h"
+
+namespace stockade {
+namespace {
+
+// Feeds libarchive from a ByteSource, hashing every byte for the diff ID and enforcing the
+// size cap.
+struct TarFeed {
+  ByteSource* source;
+  Sha256 hash;
+  std::vector<char> buf = std::vector<char>(256 * 1024);
+  uint64_t total = 0;
+  uint64_t max_bytes = 0;
+  absl::Status error;
+
+  la_ssize_t Next(const void** out) {
+    absl::StatusOr<size_t> n = source->Read(buf.data(), buf.size());
+    if (!n.ok()) {
+      error = n.status();
+      return -1;
+    }
+    total += *n;
+    if (total > max_bytes) {
+      error = absl::ResourceExhaustedError(absl::StrCat(
+          "layer expands to more than ", max_bytes, " bytes; refusing it as a tar bomb"));
+      return -1;
+    }
+    hash.Update(buf.data(), *n);
+    *out = buf.data();
+    return static_cast<la_ssize_t>(*n);
+  }
+};
+
+la_ssize_t ReadCallback(struct archive*, void* ctx, const void** out) {
+  return static_cast<TarFeed*>(ctx)->Next(out);
+}
+
+struct ArchiveDeleter {
+  void operator()(struct archive* a) const { archive_free(a); }
+};
+using ArchivePtr = std::unique_ptr<struct archive, ArchiveDeleter>;
+
+std::string Join(const std::string& root, const std::vector<std::string>& parts, size_t count) {
+  std::string out = root;
+  for (size_t i = 0; i < count; ++i) absl::StrAppend(&out, "/", parts[i]);
+  return out;
+}
+
+// Every existing ancestor of the entry (below the root) must be a real directory: a symlink
+// there would carry the write outside the layer.
+absl::Status CheckParents(const std::string& root, const std::vector<std::string>& parts,
+                          absl::string_view name) {
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string dir = Join(root, parts, i);
+    struct stat st;
+    if (::lstat(dir.c_str(), &st) != 0) {
+      if (errno == ENOENT) return absl::OkStatus();  // created fresh below: nothing to follow
+      return ErrnoError(errno, absl::StrCat("stat ", dir));
+    }
+    if (S_ISLNK(st.st_mode)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "layer entry \"", name, "\" would be written through the symlink \"",
+          absl::StrJoin(parts.begin(), parts.begin() + i, "/"), "\""));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("layer entry \"", name, "\" has a parent that is not a directory"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MakeParents(const std::string& root, const std::vector<std::string>& parts) {
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string dir = Join(root, parts, i);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return ErrnoError(errno, absl::StrCat("mkdir ", dir));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Clears the way for an entry: an existing non-directory (or anything, for a non-directory
+// entry) is removed, as tar does, and never followed.
+absl::Status ClearTarget(const std::string& path, bool entry_is_dir) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    return errno == ENOENT ? absl::OkStatus() : ErrnoError(errno, absl::StrCat("stat ", path));
+  }
+  if (entry_is_dir && S_ISDIR(st.st_mode)) return absl::OkStatus();
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) return ErrnoError(ec.value(), absl::StrCat("replace ", path));
+  return absl::OkStatus();
+}
+
+class Extractor {
+ public:
+  Extractor(const std::string& dest, const UnpackOptions& options)
+      : dest_(dest), options_(options), disk_(archive_write_disk_new()) {
+    int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
+                ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+    if (options.restore_owners) flags |= ARCHIVE_EXTRACT_OWNER;
+    archive_write_disk_set_options(disk_.get(), flags);
+    // No name lookup: numeric ids from the tar, never the host's users.
+  }
+
+  absl::Status Entry(struct archive* in, struct archive_entry* entry, UnpackResult& result) {
+    const std::string name = archive_entry_pathname(entry) ? archive_entry_pathname(entry) : "";
+    absl::StatusOr<std::vector<std::string>> parts = CleanLayerPath(name);
+    if (!parts.ok()) return parts.status();
+    if (parts->empty()) return archive_read_data_skip(in) == ARCHIVE_OK
+                                   ? absl::OkStatus()
+                                   : ArchiveError(in, "skip root entry");
+    if (absl::Status s = CheckParents(dest_, *parts, name); !s.ok()) return s;
+    const std::string& base = parts->back();
+    if (absl::StartsWith(base, kWhiteoutPrefix)) return Whiteout(*parts, name);
+
+    const mode_t type = archive_entry_filetype(entry);
+    if ((type == AE_IFCHR || type == AE_IFBLK) && !options_.allow_device_nodes) {
+      ++result.skipped_devices;
+      return absl::OkStatus();
+    }
+    if (absl::Status s = MakeParents(dest_, *parts); !s.ok()) return s;
+    const std::string target = Join(dest_, *parts, parts->size());
+    if (absl::Status s = ClearTarget(target, type == AE_IFDIR); !s.ok()) return s;
+
+    if (const char* link = archive_entry_hardlink(entry); link != nullptr) {
+      absl::StatusOr<std::vector<std::string>> link_parts = CleanLayerPath(link);
+      if (!link_parts.ok() || link_parts->empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "layer entry \"", name, "\" is a hardlink to \"", link, "\" outside the layer root"));
+      }
+      if (absl::Status s = CheckParents(dest_, *link_parts, link); !s.ok()) return s;
+      const std::string link_target = Join(dest_, *link_parts, link_parts->size());
+      struct stat st;
+      if (::lstat(link_target.c_str(), &st) != 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "layer entry \"", name, "\" is a hardlink to \"", link,
+            "\", which this layer does not contain"));
+      }
+      archive_entry_set_hardlink(entry, link_target.c_str());
+    }
+    archive_entry_set_pathname(entry, target.c_str());
+    if (archive_write_header(disk_.get(), entry) != ARCHIVE_OK) {
+      return ArchiveError(disk_.get(), absl::StrCat("create ", name));
+    }
+    if (archive_entry_size(entry) > 0 && archive_entry_hardlink(entry) == nullptr) {
+      const void* block;
+      size_t size;
+      la_int64_t offset;
+      int rc;
+      while ((rc = archive_read_data_block(in, &block, &size, &offset)) == ARCHIVE_OK) {
+        if (archive_write_data_block(disk_.get(), block, size, offset) != ARCHIVE_OK) {
+          return ArchiveError(disk_.get(), absl::StrCat("write ", name));
+        }
+      }
+      if (rc != ARCHIVE_EOF) return ArchiveError(in, absl::StrCat("read ", name));
+    }
+    if (archive_write_finish_entry(disk_.get()) != ARCHIVE_OK) {
+      return ArchiveError(disk_.get(), absl::StrCat("finish ", name));
+    }
+    return absl::OkStatus();
+  }
+
+  // Applies the deferred directory times and modes.
+  absl::Status Close() {
+    if (archive_write_close(disk_.get()) != ARCHIVE_OK) {
+      return ArchiveError(disk_.get(), "finish directories");
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  static absl::Status ArchiveError(struct archive* a, absl::string_view what) {
+    const char* msg = archive_error_string(a);
+    return absl::InvalidArgumentError(
+        absl::StrCat("layer: ", what, ": ", msg != nullptr ? msg : "libarchive error"));
+  }
+
+  absl::Status Whiteout(const std::vector<std::string>& parts, absl::string_view name) {
+    if (absl::Status s = MakeParents(dest_, parts); !s.ok()) return s;
+    const std::string dir = Join(dest_, parts, parts.size() - 1);
+    const std::string& base = parts.back();
+    if (base == kOpaqueWhiteout) {
+      if (options_.whiteouts == WhiteoutMode::kOverlay) {
+        if (::setxattr(dir.c_str(), "trusted.overlay.opaque", "y", 1, 0) != 0) {
+          return ErrnoError(errno, absl::StrCat("mark ", dir, " opaque for overlayfs"));
+        }
+        return absl::OkStatus();
+      }
+      std::error_code ec;
+      for (auto it = std::filesystem::directory_iterator(dir, ec);
+           !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        std::filesystem::remove_all(it->path(), ec);
+      }
+      return ec ? ErrnoError(ec.value(), absl::StrCat("clear opaque dir ", dir))
+                : absl::OkStatus();
+    }
+    const std::string hidden = base.substr(kWhiteoutPrefix.size());
+    if (hidden.empty() || hidden == "." || hidden == "..") {
+      return absl::InvalidArgumentError(absl::StrCat("layer whiteout \"", name, "\" is invalid"));
+    }
+    const std::string path = absl::StrCat(dir, "/", hidden);
+    if (absl::Status s = ClearTarget(path, /*entry_is_dir=*/false); !s.ok()) return s;
+    if (options_.whiteouts == WhiteoutMode::kApply) return absl::OkStatus();
+    if (::mknod(path.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0) {
+      return ErrnoError(errno, absl::StrCat("create overlay whiteout ", path,
+                                            " (needs CAP_MKNOD, i.e. root)"));
+    }
+    return absl::OkStatus();
+  }
+
+  const std::string& dest_;
+  const UnpackOptions& options_;
+  ArchivePtr disk_;
+};
+
+}  // namespace
+
+UnpackOptions DefaultUnpackOptions() {
+  UnpackOptions o;
+  o.restore_owners = ::geteuid() == 0;
+  o.allow_device_nodes = ::geteuid() == 0;
+  return o;
+}
+
+absl::StatusOr<UnpackResult> UnpackLayer(ByteSource& tar_stream, const std::string& dest,
+                                         const UnpackOptions& options) {
+  TarFeed feed;
+  feed.source = &tar_stream;
+  feed.max_bytes = options.max_bytes;
+  ArchivePtr in(archive_read_new());
+  archive_read_support_format_tar(in.get());
+  archive_read_support_format_gnutar(in.get());
+  if (archive_read_open2(in.get(), &feed, nullptr, ReadCallback, nullptr, nullptr) !=
+      ARCHIVE_OK) {
+    if (!feed.error.ok()) return feed.error;
+    // An empty stream is an empty layer.
+    if (feed.total == 0) {
+      UnpackResult empty;
+      empty.diff_id = feed.hash.Finish();
+      return empty;
+    }
+    return absl::InvalidArgumentError(absl::StrCat("layer is not a tar stream: ",
+                                                   archive_error_string(in.get())));
+  }
+  Extractor extractor(dest, options);
+  UnpackResult result;
+  while (true) {
+    struct archive_entry* entry = nullptr;
+    int rc = archive_read_next_header(in.get(), &entry);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+      if (!feed.error.ok()) return feed.error;
+      return absl::InvalidArgumentError(
+          absl::StrCat("layer tar is malformed: ", archive_error_string(in.get())));
+    }
+    if (++result.entries > options.max_entries) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("layer has more than ", options.max_entries, " entries"));
+    }
+    if (absl::Status s = extractor.Entry(in.get(), entry, result); !s.ok()) {
+      return feed.error.ok() ? s : feed.error;
+    }
+  }
+  if (absl::Status s = extractor.Close(); !s.ok()) return s;
+  // The diff ID covers the whole stream, including padding after the end-of-archive blocks.
+  const void* rest;
+  while (feed.Next(&rest) > 0) {
+  }
+  if (!feed.error.ok()) return feed.error;
+  result.bytes = feed.total;
+  result.diff_id = feed.hash.Finish();
+  return result;
+}
+
+}  // namespace stockade

@@ -1,0 +1,244 @@
+// Layer extraction on real temp dirs, including hand-made hostile tarballs.
+#include "imagestore/layer_unpacker.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/string_source.h"
+#include "tests/support/tar_builder.h"
+#include "tests/support/temp_dir.h"
+
+namespace stockade {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::StringSource;
+using testing::TarBuilder;
+using testing::TempDir;
+
+UnpackOptions Unprivileged() {
+  UnpackOptions o;
+  o.whiteouts = WhiteoutMode::kApply;
+  return o;
+}
+
+absl::StatusOr<UnpackResult> Unpack(const std::string& tar, const std::string& dest,
+                                    const UnpackOptions& o = Unprivileged()) {
+  StringSource source(tar, 1000);  // odd chunk size: entries straddle reads
+  return UnpackLayer(source, dest, o);
+}
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string Gzip(const std::string& data) {
+  z_stream z{};
+  deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, data.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+TEST(LayerUnpacker, ExtractsFilesDirsLinksModesAndReportsTheDiffId) {
+  TempDir dir;
+  const std::string tar = TarBuilder()
+                              .Dir("bin", 0755)
+                              .File("bin/tool", "#!/bin/sh\n", 0755)
+                              .File("./etc/config", "x=1\n", 0640)
+                              .Symlink("bin/alias", "tool")
+                              .Symlink("abs-link", "/etc/passwd")  // fine: a link, not a write
+                              .Hardlink("bin/tool-hard", "bin/tool")
+                              .Finish();
+  absl::StatusOr<UnpackResult> r = Unpack(tar, dir.path());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->diff_id, Sha256::Of(tar));
+  EXPECT_EQ(r->bytes, tar.size());
+  EXPECT_EQ(r->entries, 6u);
+  EXPECT_EQ(Read(dir.Sub("bin/tool")), "#!/bin/sh\n");
+  struct stat st;
+  ASSERT_EQ(::stat(dir.Sub("bin/tool").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  EXPECT_EQ(st.st_nlink, 2u);
+  EXPECT_EQ(st.st_mtime, 1700000000);
+  ASSERT_EQ(::stat(dir.Sub("etc/config").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(std::filesystem::read_symlink(dir.Sub("bin/alias")), "tool");
+  EXPECT_EQ(std::filesystem::read_symlink(dir.Sub("abs-link")), "/etc/passwd");
+}
+
+TEST(LayerUnpacker, AcceptsTarWithoutEndBlocksAsContainerdDoes) {
+  TempDir dir;
+  const std::string tar = TarBuilder().File("a", "aaa").File("b", "bbb").FinishWithoutEndBlocks();
+  absl::StatusOr<UnpackResult> r = Unpack(tar, dir.path());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Read(dir.Sub("b")), "bbb");
+  EXPECT_EQ(r->diff_id, Sha256::Of(tar));
+}
+
+TEST(LayerUnpacker, GzipStreamIsDecompressedOnTheWay) {
+  TempDir dir;
+  const std::string tar = TarBuilder().File("data/file", std::string(100000, 'z')).Finish();
+  auto source = MakeDecompressingSource(std::make_unique<StringSource>(Gzip(tar), 777),
+                                        LayerCompression::kGzip);
+  absl::StatusOr<UnpackResult> r = UnpackLayer(*source, dir.path(), Unprivileged());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->diff_id, Sha256::Of(tar));
+  EXPECT_EQ(Read(dir.Sub("data/file")).size(), 100000u);
+}
+
+TEST(LayerUnpacker, TruncatedGzipIsDataLoss) {
+  TempDir dir;
+  const std::string gz = Gzip(TarBuilder().File("f", std::string(50000, 'q')).Finish());
+  auto source = MakeDecompressingSource(
+      std::make_unique<StringSource>(gz.substr(0, gz.size() / 2)), LayerCompression::kGzip);
+  absl::StatusOr<UnpackResult> r = UnpackLayer(*source, dir.path(), Unprivileged());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
+}
+
+struct HostileCase {
+  std::string name;
+  std::function<std::string()> tar;
+  std::string message;
+};
+
+class HostileLayer : public ::testing::TestWithParam<HostileCase> {};
+
+TEST_P(HostileLayer, IsRefusedAndWritesNothingOutside) {
+  TempDir outer;
+  const std::string root = outer.Sub("layer");
+  std::filesystem::create_directories(root);
+  std::filesystem::create_directories(outer.Sub("outside"));
+  std::ofstream(outer.Sub("secret")) << "do not touch";
+  absl::StatusOr<UnpackResult> r = Unpack(GetParam().tar(), root);
+  ASSERT_FALSE(r.ok()) << GetParam().name;
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr(GetParam().message));
+  // Nothing landed next to the layer root, and the file beside it is intact.
+  EXPECT_TRUE(std::filesystem::is_empty(outer.Sub("outside")));
+  EXPECT_EQ(Read(outer.Sub("secret")), "do not touch");
+  EXPECT_FALSE(std::filesystem::exists(outer.Sub("evil")));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, HostileLayer,
+    ::testing::Values(
+        HostileCase{"DotDot", [] { return TarBuilder().File("../evil", "x").Finish(); },
+                    "contains \"..\""},
+        HostileCase{"NestedDotDot",
+                    [] { return TarBuilder().File("a/../../evil", "x").Finish(); },
+                    "contains \"..\""},
+        HostileCase{"Absolute", [] { return TarBuilder().File("/tmp/evil", "x").Finish(); },
+                    "absolute path"},
+        HostileCase{"WriteThroughSymlinkToParent",
+                    [] {
+                      return TarBuilder()
+                          .Symlink("escape", "../outside")
+                          .File("escape/evil", "x")
+                          .Finish();
+                    },
+                    "through the symlink \"escape\""},
+        HostileCase{"WriteThroughAbsoluteSymlink",
+                    [] {
+                      return TarBuilder().Symlink("etc", "/etc").File("etc/evil", "x").Finish();
+                    },
+                    "through the symlink \"etc\""},
+        HostileCase{"HardlinkToOutside",
+                    [] { return TarBuilder().Hardlink("stolen", "../secret").Finish(); },
+                    "hardlink to \"../secret\" outside the layer root"},
+        HostileCase{"HardlinkToAbsolute",
+                    [] { return TarBuilder().Hardlink("shadow", "/etc/shadow").Finish(); },
+                    "hardlink to \"/etc/shadow\" outside the layer root"},
+        HostileCase{"HardlinkThroughSymlink",
+                    [] {
+                      return TarBuilder()
+                          .Symlink("up", "..")
+                          .Hardlink("stolen", "up/secret")
+                          .Finish();
+                    },
+                    "through the symlink \"up\""},
+        HostileCase{"WhiteoutThroughSymlink",
+                    [] {
+                      return TarBuilder().Symlink("up", "..").File("up/.wh.secret", "").Finish();
+                    },
+                    "through the symlink \"up\""},
+        HostileCase{"NotATar", [] { return std::string(2048, 'x'); }, "tar"}),
+    [](const ::testing::TestParamInfo<HostileCase>& info) { return info.param.name; });
+
+TEST(LayerUnpacker, ReplacingASymlinkWithAFileDoesNotFollowIt) {
+  TempDir outer;
+  const std::string root = outer.Sub("layer");
+  std::filesystem::create_directories(root);
+  std::ofstream(outer.Sub("target")) << "original";
+  const std::string tar =
+      TarBuilder().Symlink("link", "../target").File("link", "replaced").Finish();
+  ASSERT_TRUE(Unpack(tar, root).ok());
+  EXPECT_EQ(Read(outer.Sub("target")), "original");
+  EXPECT_EQ(Read(root + "/link"), "replaced");
+  EXPECT_FALSE(std::filesystem::is_symlink(root + "/link"));
+}
+
+TEST(LayerUnpacker, TarBombIsRefusedAtTheCap) {
+  TempDir dir;
+  UnpackOptions o = Unprivileged();
+  o.max_bytes = 64 * 1024;
+  absl::StatusOr<UnpackResult> r =
+      Unpack(TarBuilder().File("zeros", std::string(1 << 20, '\0')).Finish(), dir.path(), o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+  o.max_bytes = 64ull << 20;
+  o.max_entries = 3;
+  r = Unpack(TarBuilder().File("1", "").File("2", "").File("3", "").File("4", "").Finish(),
+             dir.path(), o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+}
+
+TEST(LayerUnpacker, AppliedWhiteoutsDeleteWhatTheyHide) {
+  TempDir dir;
+  ASSERT_TRUE(Unpack(TarBuilder()
+                         .File("keep", "k")
+                         .File("gone", "g")
+                         .File("opaque/old", "o")
+                         .Finish(),
+                     dir.path())
+                  .ok());
+  ASSERT_TRUE(Unpack(TarBuilder()
+                         .File(".wh.gone", "")
+                         .Dir("opaque")
+                         .File("opaque/.wh..wh..opq", "")
+                         .File("opaque/new", "n")
+                         .Finish(),
+                     dir.path())
+                  .ok());
+  EXPECT_TRUE(std::filesystem::exists(dir.Sub("keep")));
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("gone")));
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("opaque/old")));
+  EXPECT_EQ(Read(dir.Sub("opaque/new")), "n");
+}
+
+TEST(LayerUnpacker, DeviceNodesAreSkippedWhenNotAllowed) {
+  TempDir dir;
+  absl::StatusOr<UnpackResult> r =
+      Unpack(TarBuilder().CharDevice("dev/null", 1, 3).File("f", "x").Finish(), dir.path());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->skipped_devices, 1u);
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("dev/null")));
+}
+
+}  // namespace
+}  // namespace stockade
