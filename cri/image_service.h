@@ -6,9 +6,11 @@
 
 namespace stockade {
 
+class ImageStore;
+
 class ImageServiceImpl final : public runtime::v1::ImageService::Service {
  public:
-  explicit ImageServiceImpl(RpcInstrumentation& rpc) : rpc_(rpc) {}
+  ImageServiceImpl(RpcInstrumentation& rpc, ImageStore& images) : rpc_(rpc), images_(images) {}
 
   grpc::Status ListImages(grpc::ServerContext* context,
                           const runtime::v1::ListImagesRequest* request,
@@ -29,7 +31,21 @@ class ImageServiceImpl final : public runtime::v1::ImageService::Service {
                            runtime::v1::ImageFsInfoResponse* response) override;
 
  private:
+  absl::Status DoListImages(const runtime::v1::ListImagesRequest& request,
+                            runtime::v1::ListImagesResponse& response);
+  absl::Status DoImageStatus(const runtime::v1::ImageStatusRequest& request,
+                             runtime::v1::ImageStatusResponse& response);
+  absl::Status DoPullImage(const runtime::v1::PullImageRequest& request,
+                           runtime::v1::PullImageResponse& response);
+  absl::Status DoRemoveImage(const runtime::v1::RemoveImageRequest& request,
+                             runtime::v1::RemoveImageResponse& response);
+  absl::Status DoImageFsInfo(const runtime::v1::ImageFsInfoRequest& request,
+                             runtime::v1::ImageFsInfoResponse& response);
+  absl::Status DoStreamImages(const runtime::v1::StreamImagesRequest& request,
+                              grpc::ServerWriter<runtime::v1::StreamImagesResponse>& writer);
+
   RpcInstrumentation& rpc_;
+  ImageStore& images_;
 };
 
 }  // namespace stockade

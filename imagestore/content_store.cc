@@ -69,9 +69,8 @@ ContentStore::Writer::~Writer() {
 
 absl::Status ContentStore::Writer::Write(const char* data, size_t size) {
   if (expected_size_ >= 0 && written_ + static_cast<int64_t>(size) > expected_size_) {
-    return absl::DataLossError(absl::StrCat("blob ", expected_.String(),
-                                            " is larger than the ", expected_size_,
-                                            " bytes its descriptor announces"));
+    return absl::DataLossError(absl::StrCat("blob ", expected_.String(), " is larger than the ",
+                                            expected_size_, " bytes its descriptor announces"));
   }
   hash_.Update(data, size);
   written_ += static_cast<int64_t>(size);
@@ -117,13 +116,13 @@ std::string ContentStore::BlobPath(const Digest& digest) const {
   return absl::StrCat(root_, "/blobs/sha256/", digest.hex());
 }
 
-absl::StatusOr<std::string> ContentStore::ReadBlob(const Digest& digest,
-                                                   int64_t max_bytes) const {
+absl::StatusOr<std::string> ContentStore::ReadBlob(const Digest& digest, int64_t max_bytes) const {
   const std::string path = BlobPath(digest);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
-    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("blob ", digest.String(),
-                                                                 " is not in the content store"));
+    if (errno == ENOENT)
+      return absl::NotFoundError(
+          absl::StrCat("blob ", digest.String(), " is not in the content store"));
     return ErrnoError(errno, absl::StrCat("open ", path));
   }
   struct stat st;

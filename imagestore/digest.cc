@@ -45,9 +45,7 @@ Sha256::Sha256() : state_(std::make_unique<State>()) {
 
 Sha256::~Sha256() = default;
 
-void Sha256::Update(const void* data, size_t size) {
-  EVP_DigestUpdate(state_->ctx, data, size);
-}
+void Sha256::Update(const void* data, size_t size) { EVP_DigestUpdate(state_->ctx, data, size); }
 
 Digest Sha256::Finish() {
   unsigned char out[EVP_MAX_MD_SIZE];

@@ -40,8 +40,8 @@ struct TarFeed {
     }
     total += *n;
     if (total > max_bytes) {
-      error = absl::ResourceExhaustedError(absl::StrCat(
-          "layer expands to more than ", max_bytes, " bytes; refusing it as a tar bomb"));
+      error = absl::ResourceExhaustedError(absl::StrCat("layer expands to more than ", max_bytes,
+                                                        " bytes; refusing it as a tar bomb"));
       return -1;
     }
     hash.Update(buf.data(), *n);
@@ -77,9 +77,9 @@ absl::Status CheckParents(const std::string& root, const std::vector<std::string
       return ErrnoError(errno, absl::StrCat("stat ", dir));
     }
     if (S_ISLNK(st.st_mode)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "layer entry \"", name, "\" would be written through the symlink \"",
-          absl::StrJoin(parts.begin(), parts.begin() + i, "/"), "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("layer entry \"", name, "\" would be written through the symlink \"",
+                       absl::StrJoin(parts.begin(), parts.begin() + i, "/"), "\""));
     }
     if (!S_ISDIR(st.st_mode)) {
       return absl::InvalidArgumentError(
@@ -128,9 +128,9 @@ class Extractor {
     const std::string name = archive_entry_pathname(entry) ? archive_entry_pathname(entry) : "";
     absl::StatusOr<std::vector<std::string>> parts = CleanLayerPath(name);
     if (!parts.ok()) return parts.status();
-    if (parts->empty()) return archive_read_data_skip(in) == ARCHIVE_OK
-                                   ? absl::OkStatus()
-                                   : ArchiveError(in, "skip root entry");
+    if (parts->empty())
+      return archive_read_data_skip(in) == ARCHIVE_OK ? absl::OkStatus()
+                                                      : ArchiveError(in, "skip root entry");
     if (absl::Status s = CheckParents(dest_, *parts, name); !s.ok()) return s;
     const std::string& base = parts->back();
     if (absl::StartsWith(base, kWhiteoutPrefix)) return Whiteout(*parts, name);
@@ -154,9 +154,9 @@ class Extractor {
       const std::string link_target = Join(dest_, *link_parts, link_parts->size());
       struct stat st;
       if (::lstat(link_target.c_str(), &st) != 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "layer entry \"", name, "\" is a hardlink to \"", link,
-            "\", which this layer does not contain"));
+        return absl::InvalidArgumentError(absl::StrCat("layer entry \"", name,
+                                                       "\" is a hardlink to \"", link,
+                                                       "\", which this layer does not contain"));
       }
       archive_entry_set_hardlink(entry, link_target.c_str());
     }
@@ -213,8 +213,7 @@ class Extractor {
            !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
         std::filesystem::remove_all(it->path(), ec);
       }
-      return ec ? ErrnoError(ec.value(), absl::StrCat("clear opaque dir ", dir))
-                : absl::OkStatus();
+      return ec ? ErrnoError(ec.value(), absl::StrCat("clear opaque dir ", dir)) : absl::OkStatus();
     }
     const std::string hidden = base.substr(kWhiteoutPrefix.size());
     if (hidden.empty() || hidden == "." || hidden == "..") {
@@ -224,8 +223,8 @@ class Extractor {
     if (absl::Status s = ClearTarget(path, /*entry_is_dir=*/false); !s.ok()) return s;
     if (options_.whiteouts == WhiteoutMode::kApply) return absl::OkStatus();
     if (::mknod(path.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0) {
-      return ErrnoError(errno, absl::StrCat("create overlay whiteout ", path,
-                                            " (needs CAP_MKNOD, i.e. root)"));
+      return ErrnoError(
+          errno, absl::StrCat("create overlay whiteout ", path, " (needs CAP_MKNOD, i.e. root)"));
     }
     return absl::OkStatus();
   }
@@ -252,8 +251,7 @@ absl::StatusOr<UnpackResult> UnpackLayer(ByteSource& tar_stream, const std::stri
   ArchivePtr in(archive_read_new());
   archive_read_support_format_tar(in.get());
   archive_read_support_format_gnutar(in.get());
-  if (archive_read_open2(in.get(), &feed, nullptr, ReadCallback, nullptr, nullptr) !=
-      ARCHIVE_OK) {
+  if (archive_read_open2(in.get(), &feed, nullptr, ReadCallback, nullptr, nullptr) != ARCHIVE_OK) {
     if (!feed.error.ok()) return feed.error;
     // An empty stream is an empty layer.
     if (feed.total == 0) {
@@ -261,8 +259,8 @@ absl::StatusOr<UnpackResult> UnpackLayer(ByteSource& tar_stream, const std::stri
       empty.diff_id = feed.hash.Finish();
       return empty;
     }
-    return absl::InvalidArgumentError(absl::StrCat("layer is not a tar stream: ",
-                                                   archive_error_string(in.get())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("layer is not a tar stream: ", archive_error_string(in.get())));
   }
   Extractor extractor(dest, options);
   UnpackResult result;

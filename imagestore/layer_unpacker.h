@@ -20,9 +20,9 @@ enum class WhiteoutMode {
 
 struct UnpackOptions {
   WhiteoutMode whiteouts = WhiteoutMode::kOverlay;
-  bool restore_owners = false;        // chown to the tar's numeric uid/gid (root only)
-  bool allow_device_nodes = false;    // create char/block devices (root only); else skipped
-  uint64_t max_bytes = 64ull << 30;   // uncompressed tar bytes (a tar bomb guard)
+  bool restore_owners = false;       // chown to the tar's numeric uid/gid (root only)
+  bool allow_device_nodes = false;   // create char/block devices (root only); else skipped
+  uint64_t max_bytes = 64ull << 30;  // uncompressed tar bytes (a tar bomb guard)
   uint64_t max_entries = 4u << 20;
 };
 

@@ -15,8 +15,8 @@ using Json = nlohmann::json;
 absl::StatusOr<Json> ParseJsonObject(absl::string_view body, absl::string_view what,
                                      int64_t max_bytes) {
   if (static_cast<int64_t>(body.size()) > max_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(what, " is ", body.size(),
-                                                     " bytes, over the limit of ", max_bytes));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(what, " is ", body.size(), " bytes, over the limit of ", max_bytes));
   }
   Json doc = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
@@ -120,8 +120,7 @@ absl::StatusOr<ManifestKind> ClassifyManifest(absl::string_view content_type,
         "the registry serves this image only as Docker schema 1, which stockade does not "
         "support (it is deprecated and unverifiable); push it again with a current client");
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unsupported manifest media type \"", type, "\""));
+  return absl::InvalidArgumentError(absl::StrCat("unsupported manifest media type \"", type, "\""));
 }
 
 absl::StatusOr<ImageIndex> ParseImageIndex(absl::string_view body) {
@@ -152,9 +151,8 @@ absl::StatusOr<ImageManifest> ParseImageManifest(absl::string_view body) {
   absl::StatusOr<Descriptor> c = ParseDescriptor(*config, "image manifest config");
   if (!c.ok()) return c.status();
   if (c->size > kMaxConfigBytes) {
-    return absl::ResourceExhaustedError(absl::StrCat("image config is ", c->size,
-                                                     " bytes, over the limit of ",
-                                                     kMaxConfigBytes));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("image config is ", c->size, " bytes, over the limit of ", kMaxConfigBytes));
   }
   m.config = *std::move(c);
   auto layers = doc->find("layers");
@@ -255,8 +253,8 @@ absl::StatusOr<Descriptor> SelectPlatform(const ImageIndex& index,
       const bool variant_ok = want.variant.empty() || d.platform->variant.empty() ||
                               d.platform->variant == want.variant;
       if (d.platform->os == want.os && d.platform->architecture == want.architecture &&
-          variant_ok && IsManifestType(d.media_type.empty() ? media_type::kOciManifest
-                                                            : d.media_type)) {
+          variant_ok &&
+          IsManifestType(d.media_type.empty() ? media_type::kOciManifest : d.media_type)) {
         return d;
       }
     }
@@ -266,10 +264,9 @@ absl::StatusOr<Descriptor> SelectPlatform(const ImageIndex& index,
     if (d.platform) offered.push_back(d.platform->String());
   }
   for (const Platform& p : preferred) wanted.push_back(p.String());
-  return absl::NotFoundError(absl::StrCat("no image for ", absl::StrJoin(wanted, " or "),
-                                          " in the index (it offers: ",
-                                          offered.empty() ? "none" : absl::StrJoin(offered, ", "),
-                                          ")"));
+  return absl::NotFoundError(absl::StrCat(
+      "no image for ", absl::StrJoin(wanted, " or "),
+      " in the index (it offers: ", offered.empty() ? "none" : absl::StrJoin(offered, ", "), ")"));
 }
 
 }  // namespace stockade

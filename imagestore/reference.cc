@@ -146,12 +146,13 @@ absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text) {
       rest = rest.substr(first_slash + 1);
     }
   }
-  if (ref.domain.empty() || ref.domain == "index.docker.io") ref.domain = std::string(kDefaultRegistry);
+  if (ref.domain.empty() || ref.domain == "index.docker.io")
+    ref.domain = std::string(kDefaultRegistry);
 
   for (absl::string_view component : absl::StrSplit(rest, '/')) {
     if (!IsValidPathComponent(component)) {
-      const bool upper =
-          std::any_of(component.begin(), component.end(), [](char c) { return absl::ascii_isupper(c); });
+      const bool upper = std::any_of(component.begin(), component.end(),
+                                     [](char c) { return absl::ascii_isupper(c); });
       return Invalid(text, upper ? "repository names must be lowercase"
                                  : absl::StrCat("path component \"", component,
                                                 "\" must be lowercase letters and digits "

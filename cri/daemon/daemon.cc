@@ -11,6 +11,10 @@
 #include "cri/image_service.h"
 #include "cri/rpc_instrumentation.h"
 #include "cri/runtime_service.h"
+#include "imagestore/http_client.h"
+#include "imagestore/image_store.h"
+#include "imagestore/registry_client.h"
+#include "imagestore/registry_hosts.h"
 #include "prometheus/registry.h"
 #include "runtime/common/errors.h"
 #include "runtime/common/logging.h"
@@ -93,8 +97,20 @@ int RunDaemon(const Config& config, const std::string& version) {
     info.metrics_address = metrics->bound_address();
   }
 
+  InitHttpClient();
+  RegistryHosts registry_hosts(config.images.registries, config.images.registry_config_dir);
+  RegistryClientOptions registry_options;
+  registry_options.progress_timeout = config.images.pull_progress_timeout;
+  ImageStoreOptions image_options;
+  image_options.root = absl::StrCat(config.state_dir, "/images");
+  image_options.max_concurrent_downloads = config.images.max_concurrent_downloads;
+  image_options.pinned_images = config.images.pinned;
+  absl::StatusOr<std::unique_ptr<ImageStore>> images = ImageStore::Open(
+      image_options, **store, NewDistributionRegistry(registry_hosts, registry_options));
+  if (!images.ok()) return Fail(images.status());
+
   RuntimeServiceImpl runtime_service(rpc, config, info, **settings);
-  ImageServiceImpl image_service(rpc);
+  ImageServiceImpl image_service(rpc, **images);
   CriServerOptions options{config.socket_path, static_cast<int>(config.grpc.max_recv_message_bytes),
                            static_cast<int>(config.grpc.max_send_message_bytes)};
   absl::StatusOr<std::unique_ptr<CriServer>> server =

@@ -85,6 +85,7 @@ class ConfigParser {
                                   }},
                              });
              }},
+            {"images", [&](auto& n, auto& k) { return Images(n, k, c.images); }},
             {"metrics",
              [&](auto& n, auto& k) {
                return Fields(n, k,
@@ -100,6 +101,107 @@ class ConfigParser {
   }
 
  private:
+  absl::Status Images(const YAML::Node& node, const std::string& key, ImagesConfig& images) {
+    return Fields(
+        node, key,
+        {
+            {"registry_config_dir",
+             [&](auto& n, auto& k) { return AbsolutePath(n, k, images.registry_config_dir); }},
+            {"max_concurrent_downloads",
+             [&](auto& n, auto& k) {
+               return Integer(n, k, 1, 64, images.max_concurrent_downloads);
+             }},
+            {"pull_progress_timeout",
+             [&](auto& n, auto& k) { return Duration(n, k, images.pull_progress_timeout); }},
+            {"pinned", [&](auto& n, auto& k) { return StringList(n, k, images.pinned); }},
+            {"registries", [&](auto& n, auto& k) { return Registries(n, k, images.registries); }},
+        });
+  }
+
+  absl::Status Registries(const YAML::Node& node, const std::string& key,
+                          std::map<std::string, RegistryHostSettings>& out) {
+    if (node.IsNull()) return absl::OkStatus();
+    if (!node.IsMap()) return Error(node, key, "must map registry hosts to their settings");
+    for (const auto& entry : node) {
+      const std::string host = entry.first.Scalar();
+      const std::string host_key = absl::StrCat(key, ".", host);
+      if (host.empty() || host.find('/') != std::string::npos) {
+        return Error(entry.first, host_key, "must be a registry host[:port], without a scheme");
+      }
+      RegistryHostSettings& r = out[host];
+      absl::Status s = Fields(
+          entry.second, host_key,
+          {
+              {"mirrors", [&](auto& n, auto& k) { return UrlList(n, k, r.mirrors); }},
+              {"plain_http", [&](auto& n, auto& k) { return Bool(n, k, r.plain_http); }},
+              {"skip_verify", [&](auto& n, auto& k) { return Bool(n, k, r.tls.skip_verify); }},
+              {"ca_file", [&](auto& n, auto& k) { return AbsolutePath(n, k, r.tls.ca_file); }},
+              {"cert_file", [&](auto& n, auto& k) { return AbsolutePath(n, k, r.tls.cert_file); }},
+              {"key_file", [&](auto& n, auto& k) { return AbsolutePath(n, k, r.tls.key_file); }},
+              {"username", [&](auto& n, auto& k) { return PlainString(n, k, r.username); }},
+              {"password", [&](auto& n, auto& k) { return PlainString(n, k, r.password); }},
+          });
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Integer(const YAML::Node& n, const std::string& key, int min, int max, int& out) {
+    absl::StatusOr<std::string> v = Scalar(n, key);
+    if (!v.ok()) return v.status();
+    int value = 0;
+    if (!absl::SimpleAtoi(*v, &value) || value < min || value > max) {
+      return Error(
+          n, key,
+          absl::StrCat("must be a whole number from ", min, " to ", max, ", got \"", *v, "\""));
+    }
+    out = value;
+    return absl::OkStatus();
+  }
+
+  absl::Status Bool(const YAML::Node& n, const std::string& key, bool& out) {
+    absl::StatusOr<std::string> v = Scalar(n, key);
+    if (!v.ok()) return v.status();
+    if (*v == "true") {
+      out = true;
+    } else if (*v == "false") {
+      out = false;
+    } else {
+      return Error(n, key, absl::StrCat("must be true or false, got \"", *v, "\""));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status PlainString(const YAML::Node& n, const std::string& key, std::string& out) {
+    absl::StatusOr<std::string> v = Scalar(n, key);
+    if (!v.ok()) return v.status();
+    out = *std::move(v);
+    return absl::OkStatus();
+  }
+
+  absl::Status StringList(const YAML::Node& n, const std::string& key,
+                          std::vector<std::string>& out) {
+    if (n.IsNull()) return absl::OkStatus();
+    if (!n.IsSequence()) return Error(n, key, "must be a list");
+    out.clear();
+    for (const YAML::Node& item : n) {
+      absl::StatusOr<std::string> v = Scalar(item, key);
+      if (!v.ok()) return v.status();
+      out.push_back(*std::move(v));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status UrlList(const YAML::Node& n, const std::string& key, std::vector<std::string>& out) {
+    if (absl::Status s = StringList(n, key, out); !s.ok()) return s;
+    for (const std::string& url : out) {
+      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+        return Error(n, key, absl::StrCat("\"", url, "\" must start with http:// or https://"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   using FieldParser = std::function<absl::Status(const YAML::Node&, const std::string&)>;
 
   absl::Status Error(const YAML::Node& node, absl::string_view key, absl::string_view problem) {
@@ -290,7 +392,35 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
   return ParseConfig(text.str(), path);
 }
 
+namespace {
+
+std::string RenderRegistries(const std::map<std::string, RegistryHostSettings>& registries) {
+  if (registries.empty()) return " {}";
+  std::string out;
+  for (const auto& [host, r] : registries) {
+    std::vector<std::string> mirrors;
+    for (const std::string& m : r.mirrors) mirrors.push_back(Quoted(m));
+    absl::StrAppend(&out, "\n    ", Quoted(host), ":\n", "      mirrors: [",
+                    absl::StrJoin(mirrors, ", "), "]\n",
+                    "      plain_http: ", r.plain_http ? "true" : "false", "\n",
+                    "      skip_verify: ", r.tls.skip_verify ? "true" : "false");
+    for (const auto& [key, value] :
+         {std::pair<const char*, const std::string*>{"ca_file", &r.tls.ca_file},
+          {"cert_file", &r.tls.cert_file},
+          {"key_file", &r.tls.key_file},
+          {"username", &r.username},
+          {"password", &r.password}}) {
+      if (!value->empty()) absl::StrAppend(&out, "\n      ", key, ": ", Quoted(*value));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string RenderConfigYaml(const Config& c) {
+  std::vector<std::string> pinned;
+  for (const std::string& p : c.images.pinned) pinned.push_back(Quoted(p));
   std::vector<std::string> bin_dirs;
   for (const std::string& d : c.cni.bin_dirs) bin_dirs.push_back(Quoted(d));
   return absl::StrCat(
@@ -331,6 +461,20 @@ std::string RenderConfigJson(const Config& c) {
   j["cni"] = {{"confDir", c.cni.conf_dir}, {"binDirs", c.cni.bin_dirs}};
   j["streaming"] = {{"address", c.streaming_address}};
   j["metrics"] = {{"address", c.metrics_address}};
+  nlohmann::ordered_json registries = nlohmann::ordered_json::object();
+  for (const auto& [host, r] : c.images.registries) {
+    // Credentials are never echoed.
+    registries[host] = {{"mirrors", r.mirrors},
+                        {"plainHTTP", r.plain_http},
+                        {"skipVerify", r.tls.skip_verify},
+                        {"caFile", r.tls.ca_file},
+                        {"hasCredentials", !r.username.empty() || !r.password.empty()}};
+  }
+  j["images"] = {{"registryConfigDir", c.images.registry_config_dir},
+                 {"maxConcurrentDownloads", c.images.max_concurrent_downloads},
+                 {"pullProgressTimeout", absl::FormatDuration(c.images.pull_progress_timeout)},
+                 {"pinned", c.images.pinned},
+                 {"registries", registries}};
   return j.dump();
 }
 

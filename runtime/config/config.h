@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "imagestore/registry_hosts.h"
 #include "runtime/common/logging.h"
 
 namespace stockade {
@@ -37,6 +39,18 @@ struct CniSettings {
   std::vector<std::string> bin_dirs;
 };
 
+struct ImagesConfig {
+  // containerd's hosts.toml directory: <dir>/<registry host>/hosts.toml.
+  std::string registry_config_dir;
+  int max_concurrent_downloads = 3;
+  // A pull fails when no bytes arrive for this long (containerd's image_pull_progress_timeout).
+  absl::Duration pull_progress_timeout = absl::Minutes(5);
+  // Images reported as pinned, so kubelet's image GC leaves them alone.
+  std::vector<std::string> pinned;
+  // Per registry host ("docker.io", "127.0.0.1:5000"): mirrors, TLS, credentials.
+  std::map<std::string, RegistryHostSettings> registries;
+};
+
 struct Config {
   std::string socket_path;
   std::string state_dir;
@@ -49,6 +63,7 @@ struct Config {
   // host:port for Prometheus /metrics; empty turns the listener off; port 0 picks a free one.
   std::string metrics_address;
   CgroupDriverSetting cgroup_driver = CgroupDriverSetting::kAuto;
+  ImagesConfig images;
 };
 
 // The built-in defaults for `os`.

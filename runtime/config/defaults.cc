@@ -22,6 +22,8 @@ Config DefaultConfig(HostOs os) {
     c.state_dir = "/var/lib/stockade";
     c.run_dir = "/run/stockade";
   }
+  c.images.registry_config_dir =
+      os == HostOs::kFreeBsd ? "/usr/local/etc/stockade/certs.d" : "/etc/stockade/certs.d";
   c.cni.conf_dir = "/etc/cni/net.d";
   c.cni.bin_dirs = {"/opt/cni/bin"};
   c.streaming_address = "127.0.0.1:0";

@@ -165,8 +165,8 @@ TEST_F(DaemonTest, MethodsNotBuiltYetAnswerUnimplementedWithAMessage) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_THAT(s.error_message(), HasSubstr("RunPodSandbox"));
 
-  v1::ListImagesResponse images;
-  s = images_->ListImages(Ctx().get(), v1::ListImagesRequest(), &images);
+  v1::ListContainersResponse containers;
+  s = runtime_->ListContainers(Ctx().get(), v1::ListContainersRequest(), &containers);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
 
   auto ctx = Ctx();

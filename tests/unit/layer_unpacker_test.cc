@@ -106,8 +106,8 @@ TEST(LayerUnpacker, GzipStreamIsDecompressedOnTheWay) {
 TEST(LayerUnpacker, TruncatedGzipIsDataLoss) {
   TempDir dir;
   const std::string gz = Gzip(TarBuilder().File("f", std::string(50000, 'q')).Finish());
-  auto source = MakeDecompressingSource(
-      std::make_unique<StringSource>(gz.substr(0, gz.size() / 2)), LayerCompression::kGzip);
+  auto source = MakeDecompressingSource(std::make_unique<StringSource>(gz.substr(0, gz.size() / 2)),
+                                        LayerCompression::kGzip);
   absl::StatusOr<UnpackResult> r = UnpackLayer(*source, dir.path(), Unprivileged());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
 }
@@ -141,43 +141,36 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         HostileCase{"DotDot", [] { return TarBuilder().File("../evil", "x").Finish(); },
                     "contains \"..\""},
-        HostileCase{"NestedDotDot",
-                    [] { return TarBuilder().File("a/../../evil", "x").Finish(); },
+        HostileCase{"NestedDotDot", [] { return TarBuilder().File("a/../../evil", "x").Finish(); },
                     "contains \"..\""},
         HostileCase{"Absolute", [] { return TarBuilder().File("/tmp/evil", "x").Finish(); },
                     "absolute path"},
-        HostileCase{"WriteThroughSymlinkToParent",
-                    [] {
-                      return TarBuilder()
-                          .Symlink("escape", "../outside")
-                          .File("escape/evil", "x")
-                          .Finish();
-                    },
-                    "through the symlink \"escape\""},
-        HostileCase{"WriteThroughAbsoluteSymlink",
-                    [] {
-                      return TarBuilder().Symlink("etc", "/etc").File("etc/evil", "x").Finish();
-                    },
-                    "through the symlink \"etc\""},
+        HostileCase{
+            "WriteThroughSymlinkToParent",
+            [] {
+              return TarBuilder().Symlink("escape", "../outside").File("escape/evil", "x").Finish();
+            },
+            "through the symlink \"escape\""},
+        HostileCase{
+            "WriteThroughAbsoluteSymlink",
+            [] { return TarBuilder().Symlink("etc", "/etc").File("etc/evil", "x").Finish(); },
+            "through the symlink \"etc\""},
         HostileCase{"HardlinkToOutside",
                     [] { return TarBuilder().Hardlink("stolen", "../secret").Finish(); },
                     "hardlink to \"../secret\" outside the layer root"},
         HostileCase{"HardlinkToAbsolute",
                     [] { return TarBuilder().Hardlink("shadow", "/etc/shadow").Finish(); },
                     "hardlink to \"/etc/shadow\" outside the layer root"},
-        HostileCase{"HardlinkThroughSymlink",
-                    [] {
-                      return TarBuilder()
-                          .Symlink("up", "..")
-                          .Hardlink("stolen", "up/secret")
-                          .Finish();
-                    },
-                    "through the symlink \"up\""},
-        HostileCase{"WhiteoutThroughSymlink",
-                    [] {
-                      return TarBuilder().Symlink("up", "..").File("up/.wh.secret", "").Finish();
-                    },
-                    "through the symlink \"up\""},
+        HostileCase{
+            "HardlinkThroughSymlink",
+            [] {
+              return TarBuilder().Symlink("up", "..").Hardlink("stolen", "up/secret").Finish();
+            },
+            "through the symlink \"up\""},
+        HostileCase{
+            "WhiteoutThroughSymlink",
+            [] { return TarBuilder().Symlink("up", "..").File("up/.wh.secret", "").Finish(); },
+            "through the symlink \"up\""},
         HostileCase{"NotATar", [] { return std::string(2048, 'x'); }, "tar"}),
     [](const ::testing::TestParamInfo<HostileCase>& info) { return info.param.name; });
 
@@ -210,13 +203,10 @@ TEST(LayerUnpacker, TarBombIsRefusedAtTheCap) {
 
 TEST(LayerUnpacker, AppliedWhiteoutsDeleteWhatTheyHide) {
   TempDir dir;
-  ASSERT_TRUE(Unpack(TarBuilder()
-                         .File("keep", "k")
-                         .File("gone", "g")
-                         .File("opaque/old", "o")
-                         .Finish(),
-                     dir.path())
-                  .ok());
+  ASSERT_TRUE(
+      Unpack(TarBuilder().File("keep", "k").File("gone", "g").File("opaque/old", "o").Finish(),
+             dir.path())
+          .ok());
   ASSERT_TRUE(Unpack(TarBuilder()
                          .File(".wh.gone", "")
                          .Dir("opaque")

@@ -15,11 +15,14 @@ const std::string kD3 = "sha256:" + std::string(64, '3');
 std::string IndexJson() {
   return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
     "manifests":[
-      {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + kD1 + R"(",
+      {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+         kD1 + R"(",
        "size":100,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
-      {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + kD2 + R"(",
+      {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+         kD2 + R"(",
        "size":200,"platform":{"os":"linux","architecture":"amd64"}},
-      {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + kD3 + R"(",
+      {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+         kD3 + R"(",
        "size":300,"platform":{"os":"freebsd","architecture":"amd64"}}]})";
 }
 
@@ -60,12 +63,14 @@ TEST(Manifest, FreeBsdFallsBackToLinuxImages) {
 TEST(Manifest, ImageManifestAndConfig) {
   const std::string manifest = R"({"schemaVersion":2,
     "mediaType":"application/vnd.oci.image.manifest.v1+json",
-    "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" + kD1 +
+    "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+                               kD1 +
                                R"(","size":10},
-    "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" + kD2 +
+    "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" +
+                               kD2 +
                                R"(","size":20},
-              {"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd","digest":")" + kD3 +
-                               R"(","size":30}]})";
+              {"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd","digest":")" +
+                               kD3 + R"(","size":30}]})";
   absl::StatusOr<ImageManifest> m = ParseImageManifest(manifest);
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->config.digest.String(), kD1);
@@ -76,7 +81,8 @@ TEST(Manifest, ImageManifestAndConfig) {
     "config":{"User":"app","Env":["PATH=/bin"],"Entrypoint":["/bin/echo"],"Cmd":["hi"],
               "WorkingDir":"/data","Labels":{"a":"b"},"StopSignal":"SIGINT",
               "Volumes":{"/v":{}}},
-    "rootfs":{"type":"layers","diff_ids":[")" + kD1 + R"(",")" + kD2 + R"("]}})";
+    "rootfs":{"type":"layers","diff_ids":[")" +
+                             kD1 + R"(",")" + kD2 + R"("]}})";
   absl::StatusOr<ImageConfig> c = ParseImageConfig(config);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->user, "app");
@@ -96,21 +102,22 @@ TEST(Manifest, MalformedDocumentsAreRefusedWithTheReason) {
                       .status()
                       .message()),
       HasSubstr("64 hex"));
-  EXPECT_THAT(std::string(ParseImageManifest(R"({"config":{"digest":")" + kD1 +
-                                             R"(","size":1},"layers":[{"mediaType":"x/y","digest":")" +
-                                             kD2 + R"(","size":1}]})")
-                              .status()
-                              .message()),
-              HasSubstr("unsupported layer media type \"x/y\""));
+  EXPECT_THAT(
+      std::string(ParseImageManifest(R"({"config":{"digest":")" + kD1 +
+                                     R"(","size":1},"layers":[{"mediaType":"x/y","digest":")" +
+                                     kD2 + R"(","size":1}]})")
+                      .status()
+                      .message()),
+      HasSubstr("unsupported layer media type \"x/y\""));
   EXPECT_THAT(std::string(ParseImageConfig(R"({"os":"linux"})").status().message()),
               HasSubstr("rootfs"));
   const std::string huge(kMaxManifestBytes + 1, ' ');
   EXPECT_EQ(ParseImageIndex(huge).status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(ParseImageManifest(R"({"config":{"digest":")" + kD1 +
-                               R"(","size":999999999},"layers":[]})")
-                .status()
-                .code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(
+      ParseImageManifest(R"({"config":{"digest":")" + kD1 + R"(","size":999999999},"layers":[]})")
+          .status()
+          .code(),
+      absl::StatusCode::kResourceExhausted);
 }
 
 }  // namespace

@@ -48,10 +48,9 @@ TEST(ImageReference, DigestReferencesKeepNoDefaultTag) {
 
 TEST(ImageReference, RefusesWhatDockerRefuses) {
   for (const std::string& bad :
-       {std::string(""), std::string("Busybox"), std::string("busybox:"),
-        std::string("busybox:-x"), std::string("busybox@sha256:abc"),
-        std::string("busybox@md5:0123"), std::string("a//b"), std::string("a/b/"),
-        std::string("-a"), std::string("a_-b"), std::string(":tag"),
+       {std::string(""), std::string("Busybox"), std::string("busybox:"), std::string("busybox:-x"),
+        std::string("busybox@sha256:abc"), std::string("busybox@md5:0123"), std::string("a//b"),
+        std::string("a/b/"), std::string("-a"), std::string("a_-b"), std::string(":tag"),
         std::string("bad host!/x"), std::string("host:99999999/x"),
         std::string("busybox:" + std::string(129, 't')),
         std::string("x/" + std::string(300, 'a'))}) {

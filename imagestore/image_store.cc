@@ -1,0 +1,528 @@
+#include "imagestore/image_store.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "imagestore/reference.h"
+#include "runtime/common/errors.h"
+#include "runtime/common/logging.h"
+#include "runtime/state/record_codec.h"
+#include "stockade/v1/records.pb.h"
+
+namespace stockade {
+namespace {
+
+constexpr uint32_t kImageRecordVersion = 1;
+
+// Writes a fetched blob straight into the content store (configs, foreign blobs).
+class ContentBlobSink : public BlobSink {
+ public:
+  ContentBlobSink(ContentStore& content, const Descriptor& blob) : content_(content), blob_(blob) {}
+  absl::Status Begin() override {
+    absl::StatusOr<std::unique_ptr<ContentStore::Writer>> w =
+        content_.NewWriter(blob_.digest, blob_.size);
+    if (!w.ok()) return w.status();
+    writer_ = *std::move(w);
+    return absl::OkStatus();
+  }
+  absl::Status Write(const char* data, size_t size) override { return writer_->Write(data, size); }
+  absl::Status Commit() { return writer_->Commit(); }
+
+ private:
+  ContentStore& content_;
+  const Descriptor& blob_;
+  std::unique_ptr<ContentStore::Writer> writer_;
+};
+
+ImageInfo FromRecord(const stockade::v1::ImageRecord& r) {
+  ImageInfo info;
+  info.id = r.id();
+  info.repo_tags.assign(r.repo_tags().begin(), r.repo_tags().end());
+  info.repo_digests.assign(r.repo_digests().begin(), r.repo_digests().end());
+  info.size_bytes = r.size_bytes();
+  info.user = r.user();
+  info.diff_ids.assign(r.diff_ids().begin(), r.diff_ids().end());
+  info.manifest_digest = r.manifest_digest();
+  return info;
+}
+
+void AddUnique(std::vector<std::string>& v, const std::string& s) {
+  if (!s.empty() && std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
+}
+
+}  // namespace
+
+struct ImageStore::Flight {
+  absl::Notification done;
+  absl::Status result;
+};
+
+struct ImageStore::Resolved {
+  Digest top_digest = Digest::FromSha256Hex("");  // what RepoDigests name
+  std::vector<Digest> manifest_blobs;             // index (if any) and manifest
+  ImageManifest manifest;
+  Digest manifest_digest = Digest::FromSha256Hex("");
+};
+
+ImageUser ParseImageUser(const std::string& user) {
+  ImageUser out;
+  const std::string name = user.substr(0, user.find(':'));
+  if (name.empty()) return out;
+  int64_t uid = 0;
+  if (absl::SimpleAtoi(name, &uid) && uid >= 0) {
+    out.uid = uid;
+  } else {
+    out.username = name;
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<ImageStore>> ImageStore::Open(const ImageStoreOptions& options,
+                                                             StateStore& state,
+                                                             std::unique_ptr<Registry> registry) {
+  absl::StatusOr<std::unique_ptr<ContentStore>> content =
+      ContentStore::Open(options.root + "/content");
+  if (!content.ok()) return content.status();
+  absl::StatusOr<std::unique_ptr<LayerStore>> layers = LayerStore::Open(options.root + "/layers");
+  if (!layers.ok()) return layers.status();
+  std::unique_ptr<ImageStore> store(
+      new ImageStore(options, state, std::move(registry), *std::move(content), *std::move(layers)));
+  absl::StatusOr<std::vector<StateEntry>> entries = state.List(RecordKind::kImage, "");
+  if (!entries.ok()) return entries.status();
+  {
+    absl::MutexLock lock(&store->mu_);
+    for (const auto& [key, bytes] : *entries) {
+      absl::StatusOr<stockade::v1::ImageRecord> r =
+          DecodeRecord<stockade::v1::ImageRecord>(RecordKind::kImage, key, bytes);
+      if (!r.ok()) return r.status();
+      ImageInfo info = FromRecord(*r);
+      info.pinned = store->IsPinned(info);
+      store->images_[info.id] = std::move(info);
+    }
+  }
+  // A crash mid-pull can leave verified blobs and layers that no record names yet.
+  if (absl::Status s = store->CollectGarbage(); !s.ok()) return s;
+  return store;
+}
+
+template <typename Fn>
+absl::Status ImageStore::Once(const std::string& key, Fn&& fn) {
+  std::shared_ptr<Flight> flight;
+  bool leader = false;
+  {
+    absl::MutexLock lock(&flights_mu_);
+    auto [it, inserted] = flights_.try_emplace(key, nullptr);
+    if (inserted) it->second = std::make_shared<Flight>();
+    flight = it->second;
+    leader = inserted;
+  }
+  if (!leader) {
+    flight->done.WaitForNotification();
+    return flight->result;
+  }
+  flight->result = fn();
+  {
+    absl::MutexLock lock(&flights_mu_);
+    flights_.erase(key);
+  }
+  flight->done.Notify();
+  return flight->result;
+}
+
+absl::StatusOr<ImageInfo> ImageStore::Pull(const std::string& reference,
+                                           const RegistryCredentials& creds) {
+  absl::StatusOr<ImageReference> ref = ParseImageReference(reference);
+  if (!ref.ok()) return ref.status();
+  ImageInfo pulled;
+  absl::Status s = Once(absl::StrCat("pull:", ref->String()), [&] {
+    absl::StatusOr<ImageInfo> info = DoPull(reference, creds);
+    if (info.ok()) pulled = *std::move(info);
+    return info.status();
+  });
+  if (!s.ok()) return s;
+  if (!pulled.id.empty()) return pulled;
+  // Another caller led this pull: find what it recorded.
+  return Get(ref->digest.empty() ? ref->TagReference() : ref->DigestReference());
+}
+
+absl::StatusOr<ImageStore::Resolved> ImageStore::Resolve(const ImageReference& ref,
+                                                         const RegistryCredentials& creds) {
+  const std::string wanted = ref.digest.empty() ? ref.tag : ref.digest;
+  absl::StatusOr<FetchedManifest> top = registry_->FetchManifest(ref, wanted, creds);
+  if (!top.ok()) return top.status();
+  absl::StatusOr<ManifestKind> kind = ClassifyManifest(top->content_type, top->body);
+  if (!kind.ok()) return kind.status();
+  Resolved out;
+  out.top_digest = top->digest;
+  if (absl::Status s = StoreBlob(top->digest, top->body); !s.ok()) return s;
+  out.manifest_blobs.push_back(top->digest);
+  FetchedManifest image_manifest = *std::move(top);
+  if (*kind == ManifestKind::kIndex) {
+    absl::StatusOr<ImageIndex> index = ParseImageIndex(image_manifest.body);
+    if (!index.ok()) return index.status();
+    absl::StatusOr<Descriptor> chosen = SelectPlatform(*index, options_.platforms);
+    if (!chosen.ok()) return chosen.status();
+    absl::StatusOr<FetchedManifest> child =
+        registry_->FetchManifest(ref, chosen->digest.String(), creds);
+    if (!child.ok()) return child.status();
+    absl::StatusOr<ManifestKind> child_kind = ClassifyManifest(child->content_type, child->body);
+    if (!child_kind.ok()) return child_kind.status();
+    if (*child_kind != ManifestKind::kImage) {
+      return absl::InvalidArgumentError("an image index points at another index; not supported");
+    }
+    if (absl::Status s = StoreBlob(child->digest, child->body); !s.ok()) return s;
+    out.manifest_blobs.push_back(child->digest);
+    image_manifest = *std::move(child);
+  }
+  absl::StatusOr<ImageManifest> manifest = ParseImageManifest(image_manifest.body);
+  if (!manifest.ok()) return manifest.status();
+  out.manifest = *std::move(manifest);
+  out.manifest_digest = image_manifest.digest;
+  return out;
+}
+
+absl::Status ImageStore::StoreBlob(const Digest& digest, const std::string& bytes) {
+  if (content_->Has(digest)) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<ContentStore::Writer>> w =
+      content_->NewWriter(digest, static_cast<int64_t>(bytes.size()));
+  if (!w.ok()) return w.status();
+  if (absl::Status s = (*w)->Write(bytes.data(), bytes.size()); !s.ok()) return s;
+  return (*w)->Commit();
+}
+
+absl::Status ImageStore::EnsureBlob(const ImageReference& ref, const Descriptor& blob,
+                                    const RegistryCredentials& creds) {
+  return Once(absl::StrCat("blob:", blob.digest.String()), [&]() -> absl::Status {
+    if (content_->Has(blob.digest)) return absl::OkStatus();
+    ContentBlobSink sink(*content_, blob);
+    if (absl::Status s = registry_->FetchBlob(ref, blob, creds, sink); !s.ok()) return s;
+    return sink.Commit();
+  });
+}
+
+absl::Status ImageStore::EnsureLayer(const ImageReference& ref, const Descriptor& blob,
+                                     const Digest& diff_id, const RegistryCredentials& creds) {
+  return Once(absl::StrCat("layer:", diff_id.String()), [&]() -> absl::Status {
+    const bool have_layer = layers_->Has(diff_id);
+    const bool have_blob = content_->Has(blob.digest);
+    if (have_layer && have_blob) return absl::OkStatus();
+    if (have_layer) return EnsureBlob(ref, blob, creds);
+    if (have_blob) {
+      return layers_->UnpackFromContent(*content_, blob, diff_id, options_.unpack);
+    }
+    return layers_->FetchAndUnpack(*registry_, ref, creds, *content_, blob, diff_id,
+                                   options_.unpack);
+  });
+}
+
+absl::Status ImageStore::EnsureLayers(const ImageReference& ref, const ImageManifest& manifest,
+                                      const ImageConfig& config, const RegistryCredentials& creds) {
+  const size_t count = manifest.layers.size();
+  const size_t workers =
+      std::min(count, static_cast<size_t>(std::max(1, options_.max_concurrent_downloads)));
+  std::atomic<size_t> next{0};
+  absl::Mutex error_mu;
+  absl::Status first_error;
+  auto work = [&] {
+    for (size_t i = next++; i < count; i = next++) {
+      absl::Status s = EnsureLayer(ref, manifest.layers[i], config.diff_ids[i], creds);
+      if (!s.ok()) {
+        absl::MutexLock lock(&error_mu);
+        if (first_error.ok()) {
+          first_error = absl::Status(
+              s.code(), absl::StrCat("layer ", i + 1, "/", count, " (",
+                                     manifest.layers[i].digest.String(), "): ", s.message()));
+        }
+        next = count;  // stop handing out work
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < workers; ++w) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+  return first_error;
+}
+
+absl::StatusOr<ImageInfo> ImageStore::DoPull(const std::string& reference,
+                                             const RegistryCredentials& creds) {
+  absl::StatusOr<ImageReference> ref = ParseImageReference(reference);
+  if (!ref.ok()) return ref.status();
+  // "name:tag@digest" pulls and names the digest only, as containerd does.
+  if (!ref->digest.empty()) ref->tag.clear();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Resolved> resolved = Resolve(*ref, creds);
+  if (!resolved.ok()) return resolved.status();
+  const Descriptor& config_blob = resolved->manifest.config;
+  if (absl::Status s = EnsureBlob(*ref, config_blob, creds); !s.ok()) return s;
+  absl::StatusOr<std::string> config_json = content_->ReadBlob(config_blob.digest, kMaxConfigBytes);
+  if (!config_json.ok()) return config_json.status();
+  absl::StatusOr<ImageConfig> config = ParseImageConfig(*config_json);
+  if (!config.ok()) return config.status();
+  if (config->diff_ids.size() != resolved->manifest.layers.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("image config lists ", config->diff_ids.size(),
+                                                   " diff IDs for ",
+                                                   resolved->manifest.layers.size(), " layers"));
+  }
+  if (absl::Status s = EnsureLayers(*ref, resolved->manifest, *config, creds); !s.ok()) return s;
+  ImageInfo info;
+  if (absl::Status s = Record(*ref, *resolved, *config, info); !s.ok()) return s;
+  Log(LogLevel::kInfo, "pulled image",
+      {{"image", ref->String()},
+       {"id", info.id},
+       {"bytes", absl::StrCat(info.size_bytes)},
+       {"duration", absl::FormatDuration(absl::Now() - start)}});
+  return info;
+}
+
+absl::Status ImageStore::Record(const ImageReference& ref, const Resolved& resolved,
+                                const ImageConfig& config, ImageInfo& out) {
+  absl::MutexLock write_lock(&write_mu_);
+  const std::string id = resolved.manifest.config.digest.String();
+  stockade::v1::ImageRecord record;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (auto it = images_.find(id); it != images_.end()) {
+      absl::StatusOr<stockade::v1::ImageRecord> existing =
+          GetRecord<stockade::v1::ImageRecord>(state_, RecordKind::kImage, id);
+      if (existing.ok()) record = *std::move(existing);
+    }
+  }
+  record.set_record_version(kImageRecordVersion);
+  record.set_id(id);
+  std::vector<std::string> tags(record.repo_tags().begin(), record.repo_tags().end());
+  std::vector<std::string> digests(record.repo_digests().begin(), record.repo_digests().end());
+  const std::string tag_ref = ref.TagReference();
+  AddUnique(tags, tag_ref);
+  AddUnique(digests, absl::StrCat(ref.Repository(), "@", resolved.top_digest.String()));
+  record.mutable_repo_tags()->Assign(tags.begin(), tags.end());
+  record.mutable_repo_digests()->Assign(digests.begin(), digests.end());
+  uint64_t size = static_cast<uint64_t>(resolved.manifest.config.size);
+  record.clear_layer_digests();
+  for (const Descriptor& layer : resolved.manifest.layers) {
+    size += static_cast<uint64_t>(layer.size);
+    record.add_layer_digests(layer.digest.String());
+  }
+  record.set_size_bytes(size);
+  record.clear_diff_ids();
+  for (const Digest& d : config.diff_ids) record.add_diff_ids(d.String());
+  std::vector<std::string> blobs(record.blob_digests().begin(), record.blob_digests().end());
+  for (const Digest& d : resolved.manifest_blobs) AddUnique(blobs, d.String());
+  AddUnique(blobs, id);
+  for (const Descriptor& layer : resolved.manifest.layers) AddUnique(blobs, layer.digest.String());
+  record.mutable_blob_digests()->Assign(blobs.begin(), blobs.end());
+  record.set_manifest_digest(resolved.manifest_digest.String());
+  record.set_user(config.user);
+  record.set_pulled_at_unix_nano(absl::GetCurrentTimeNanos());
+
+  // A tag names one image: pulling it again moves it here from the image it named before.
+  StateBatch batch;
+  std::vector<ImageInfo> retagged;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (const auto& [other_id, other] : images_) {
+      if (other_id == id || tag_ref.empty()) continue;
+      if (std::find(other.repo_tags.begin(), other.repo_tags.end(), tag_ref) ==
+          other.repo_tags.end()) {
+        continue;
+      }
+      absl::StatusOr<stockade::v1::ImageRecord> r =
+          GetRecord<stockade::v1::ImageRecord>(state_, RecordKind::kImage, other_id);
+      if (!r.ok()) return r.status();
+      std::vector<std::string> kept;
+      for (const std::string& t : r->repo_tags()) {
+        if (t != tag_ref) kept.push_back(t);
+      }
+      r->mutable_repo_tags()->Assign(kept.begin(), kept.end());
+      batch.Put(RecordKind::kImage, other_id, r->SerializeAsString());
+      retagged.push_back(FromRecord(*r));
+    }
+  }
+  batch.Put(RecordKind::kImage, id, record.SerializeAsString());
+  if (absl::Status s = state_.Write(batch, Durability::kSync); !s.ok()) return s;
+  out = FromRecord(record);
+  out.pinned = IsPinned(out);
+  absl::MutexLock lock(&mu_);
+  for (ImageInfo& r : retagged) {
+    r.pinned = IsPinned(r);
+    images_[r.id] = std::move(r);
+  }
+  images_[id] = out;
+  return absl::OkStatus();
+}
+
+bool ImageStore::IsPinned(const ImageInfo& image) const {
+  for (const std::string& pinned : options_.pinned_images) {
+    absl::StatusOr<ImageReference> ref = ParseImageReference(pinned);
+    if (!ref.ok()) continue;
+    const std::string name = ref->digest.empty() ? ref->TagReference() : ref->DigestReference();
+    for (const std::string& t : image.repo_tags) {
+      if (t == name) return true;
+    }
+    for (const std::string& d : image.repo_digests) {
+      if (d == name) return true;
+    }
+  }
+  return false;
+}
+
+std::optional<std::string> ImageStore::FindIdLocked(const std::string& query) const {
+  if (query.empty()) return std::nullopt;
+  if (images_.count(query) > 0) return query;
+  // A reference, normalised: "busybox" finds docker.io/library/busybox:latest.
+  if (absl::StatusOr<ImageReference> ref = ParseImageReference(query); ref.ok()) {
+    const std::string tag_ref = ref->TagReference();
+    const std::string digest_ref = ref->DigestReference();
+    for (const auto& [id, image] : images_) {
+      if (!digest_ref.empty()) {
+        if (std::find(image.repo_digests.begin(), image.repo_digests.end(), digest_ref) !=
+            image.repo_digests.end()) {
+          return id;
+        }
+      } else if (std::find(image.repo_tags.begin(), image.repo_tags.end(), tag_ref) !=
+                 image.repo_tags.end()) {
+        return id;
+      }
+    }
+  }
+  // A unique prefix of an id, with or without "sha256:".
+  std::string hex(absl::StripPrefix(query, "sha256:"));
+  if (hex.empty() || !std::all_of(hex.begin(), hex.end(), [](char c) {
+        return absl::ascii_isdigit(c) || (c >= 'a' && c <= 'f');
+      })) {
+    return std::nullopt;
+  }
+  std::optional<std::string> found;
+  for (const auto& [id, image] : images_) {
+    if (absl::StartsWith(id, absl::StrCat("sha256:", hex))) {
+      if (found) return std::nullopt;  // ambiguous
+      found = id;
+    }
+  }
+  return found;
+}
+
+absl::StatusOr<ImageInfo> ImageStore::Get(const std::string& id_or_reference) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::optional<std::string> id = FindIdLocked(id_or_reference);
+  if (!id) return absl::NotFoundError(absl::StrCat("image \"", id_or_reference, "\" not found"));
+  return images_.at(*id);
+}
+
+std::vector<ImageInfo> ImageStore::List(const std::string& reference_filter) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<ImageInfo> out;
+  if (!reference_filter.empty()) {
+    if (std::optional<std::string> id = FindIdLocked(reference_filter)) {
+      out.push_back(images_.at(*id));
+    }
+    return out;
+  }
+  for (const auto& [id, image] : images_) out.push_back(image);
+  return out;
+}
+
+absl::Status ImageStore::Remove(const std::string& id_or_reference) {
+  {
+    absl::MutexLock write_lock(&write_mu_);
+    std::optional<std::string> id;
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      id = FindIdLocked(id_or_reference);
+    }
+    if (!id) return absl::OkStatus();  // already gone
+    if (absl::Status s = state_.Delete(RecordKind::kImage, *id, Durability::kSync); !s.ok()) {
+      return s;
+    }
+    absl::MutexLock lock(&mu_);
+    images_.erase(*id);
+  }
+  return CollectGarbage();
+}
+
+absl::Status ImageStore::CollectGarbage() {
+  absl::MutexLock write_lock(&write_mu_);
+  {
+    // A pull in flight has blobs and layers that no record names yet: collect later.
+    absl::MutexLock lock(&flights_mu_);
+    if (!flights_.empty()) return absl::OkStatus();
+  }
+  std::set<std::string> blobs, layers;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (const auto& [id, image] : images_) {
+      layers.insert(image.diff_ids.begin(), image.diff_ids.end());
+    }
+  }
+  absl::StatusOr<std::vector<StateEntry>> records = state_.List(RecordKind::kImage, "");
+  if (!records.ok()) return records.status();
+  for (const auto& [key, bytes] : *records) {
+    absl::StatusOr<stockade::v1::ImageRecord> r =
+        DecodeRecord<stockade::v1::ImageRecord>(RecordKind::kImage, key, bytes);
+    if (!r.ok()) return r.status();
+    blobs.insert(r->blob_digests().begin(), r->blob_digests().end());
+  }
+  absl::StatusOr<std::vector<Digest>> stored = content_->List();
+  if (!stored.ok()) return stored.status();
+  for (const Digest& d : *stored) {
+    if (blobs.count(d.String()) == 0) {
+      if (absl::Status s = content_->Delete(d); !s.ok()) return s;
+    }
+  }
+  absl::StatusOr<std::vector<Digest>> unpacked = layers_->List();
+  if (!unpacked.ok()) return unpacked.status();
+  for (const Digest& d : *unpacked) {
+    if (layers.count(d.String()) == 0) {
+      if (absl::Status s = layers_->Remove(d); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ImageStore::ConfigJson(const ImageInfo& image) const {
+  absl::StatusOr<Digest> digest = Digest::Parse(image.id);
+  if (!digest.ok()) return digest.status();
+  return content_->ReadBlob(*digest, kMaxConfigBytes);
+}
+
+absl::StatusOr<std::vector<std::string>> ImageStore::LayerPaths(const ImageInfo& image) const {
+  std::vector<std::string> out;
+  for (const std::string& id : image.diff_ids) {
+    absl::StatusOr<Digest> d = Digest::Parse(id);
+    if (!d.ok()) return d.status();
+    out.push_back(layers_->LayerPath(*d));
+  }
+  return out;
+}
+
+absl::StatusOr<ImageFsUsage> ImageStore::Usage() const {
+  ImageFsUsage usage;
+  usage.mountpoint = options_.root;
+  std::set<std::pair<dev_t, ino_t>> seen;  // hardlinks count once
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(
+           options_.root, std::filesystem::directory_options::skip_permission_denied, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) != 0) continue;
+    if (!seen.insert({st.st_dev, st.st_ino}).second) continue;
+    usage.used_bytes += static_cast<uint64_t>(st.st_blocks) * 512;
+    ++usage.inodes_used;
+  }
+  if (ec) return ErrnoError(ec.value(), absl::StrCat("measure ", options_.root));
+  return usage;
+}
+
+}  // namespace stockade

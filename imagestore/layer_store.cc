@@ -1,0 +1,221 @@
+#include "imagestore/layer_store.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "imagestore/byte_source.h"
+#include "imagestore/chunk_queue.h"
+#include "runtime/common/errors.h"
+
+namespace stockade {
+namespace {
+
+void RemoveTree(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+// A non-owning view of a shared queue, for the decompressor that wants to own its input.
+class QueueReader : public ByteSource {
+ public:
+  explicit QueueReader(ChunkQueue& queue) : queue_(queue) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t size) override { return queue_.Read(buf, size); }
+
+ private:
+  ChunkQueue& queue_;
+};
+
+absl::Status CheckDiffId(const UnpackResult& result, const Digest& expected) {
+  if (result.diff_id != expected) {
+    return absl::DataLossError(absl::StrCat("layer unpacked to diff ID ", result.diff_id.String(),
+                                            " but the image config says ", expected.String()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// One download attempt's pipeline; Begin() (a retry) throws the previous attempt away.
+class UnpackingBlobSink : public BlobSink {
+ public:
+  UnpackingBlobSink(const LayerStore& layers, ContentStore& content, const Descriptor& blob,
+                    LayerCompression compression, const UnpackOptions& options)
+      : layers_(layers),
+        content_(content),
+        blob_(blob),
+        compression_(compression),
+        options_(options) {}
+  ~UnpackingBlobSink() override { Abort(absl::CancelledError("layer download abandoned")); }
+
+  absl::Status Begin() override {
+    Abort(absl::AbortedError("restarting the layer download"));
+    absl::StatusOr<std::unique_ptr<ContentStore::Writer>> writer =
+        content_.NewWriter(blob_.digest, blob_.size);
+    if (!writer.ok()) return writer.status();
+    absl::StatusOr<std::string> temp = layers_.NewTempDir();
+    if (!temp.ok()) return temp.status();
+    writer_ = *std::move(writer);
+    temp_dir_ = *std::move(temp);
+    queue_ = std::make_unique<ChunkQueue>();
+    unpacked_ = absl::InternalError("unpack did not finish");
+    unpacker_ = std::thread([this] {
+      std::unique_ptr<ByteSource> tar =
+          MakeDecompressingSource(std::make_unique<QueueReader>(*queue_), compression_);
+      unpacked_ = UnpackLayer(*tar, temp_dir_, options_);
+      // Stop the download at once if the layer is refused.
+      if (!unpacked_.ok()) queue_->Fail(unpacked_.status());
+    });
+    return absl::OkStatus();
+  }
+
+  absl::Status Write(const char* data, size_t size) override {
+    if (absl::Status s = writer_->Write(data, size); !s.ok()) {
+      queue_->Fail(s);
+      return s;
+    }
+    return queue_->Push(data, size);
+  }
+
+  // After a successful download: waits for the unpacker, verifies both digests, publishes.
+  absl::Status Finish(const Digest& diff_id) {
+    queue_->Close();
+    unpacker_.join();
+    absl::Status s = unpacked_.ok() ? CheckDiffId(*unpacked_, diff_id) : unpacked_.status();
+    if (s.ok()) s = writer_->Commit();
+    if (s.ok()) s = layers_.Publish(temp_dir_, diff_id);
+    if (!s.ok()) RemoveTree(temp_dir_);
+    writer_.reset();
+    queue_.reset();
+    return s;
+  }
+
+  void Abort(absl::Status why) {
+    if (!queue_) return;
+    queue_->Fail(std::move(why));
+    unpacker_.join();
+    RemoveTree(temp_dir_);
+    writer_.reset();
+    queue_.reset();
+  }
+
+ private:
+  const LayerStore& layers_;
+  ContentStore& content_;
+  const Descriptor& blob_;
+  LayerCompression compression_;
+  const UnpackOptions& options_;
+  std::unique_ptr<ContentStore::Writer> writer_;
+  std::unique_ptr<ChunkQueue> queue_;
+  std::string temp_dir_;
+  std::thread unpacker_;
+  absl::StatusOr<UnpackResult> unpacked_ = absl::InternalError("not started");
+};
+
+absl::StatusOr<std::unique_ptr<LayerStore>> LayerStore::Open(const std::string& root) {
+  std::error_code ec;
+  std::filesystem::create_directories(root + "/sha256", ec);
+  if (ec) return ErrnoError(ec.value(), absl::StrCat("create ", root, "/sha256"));
+  for (auto it = std::filesystem::directory_iterator(root, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (absl::StartsWith(it->path().filename().string(), "tmp-")) RemoveTree(it->path());
+  }
+  return std::unique_ptr<LayerStore>(new LayerStore(root));
+}
+
+std::string LayerStore::LayerPath(const Digest& diff_id) const {
+  return absl::StrCat(root_, "/sha256/", diff_id.hex());
+}
+
+bool LayerStore::Has(const Digest& diff_id) const {
+  struct stat st;
+  return ::stat(LayerPath(diff_id).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+absl::Status LayerStore::Remove(const Digest& diff_id) {
+  // Rename first so that a crash mid-removal leaves a tmp- dir (cleaned at open), never a
+  // half-deleted layer under its real name.
+  absl::StatusOr<std::string> temp = NewTempDir();
+  if (!temp.ok()) return temp.status();
+  RemoveTree(*temp);
+  if (::rename(LayerPath(diff_id).c_str(), temp->c_str()) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return ErrnoError(errno, absl::StrCat("remove layer ", diff_id.String()));
+  }
+  RemoveTree(*temp);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Digest>> LayerStore::List() const {
+  std::vector<Digest> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(root_ + "/sha256", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    absl::StatusOr<Digest> d = Digest::Parse("sha256:" + it->path().filename().string());
+    if (d.ok()) out.push_back(*d);
+  }
+  if (ec) return ErrnoError(ec.value(), absl::StrCat("list ", root_));
+  return out;
+}
+
+absl::StatusOr<std::string> LayerStore::NewTempDir() const {
+  std::string pattern = absl::StrCat(root_, "/tmp-XXXXXX");
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return ErrnoError(errno, absl::StrCat("create a temp dir in ", root_));
+  }
+  // The layer root is the container's "/": world-readable like any root directory.
+  ::chmod(pattern.c_str(), 0755);
+  return pattern;
+}
+
+absl::Status LayerStore::Publish(const std::string& temp_dir, const Digest& diff_id) const {
+  const std::string final_path = LayerPath(diff_id);
+  if (::rename(temp_dir.c_str(), final_path.c_str()) != 0) {
+    if (errno == EEXIST || errno == ENOTEMPTY) {  // another pull published it first
+      RemoveTree(temp_dir);
+      return absl::OkStatus();
+    }
+    return ErrnoError(errno, absl::StrCat("publish layer ", final_path));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LayerStore::UnpackFromContent(const ContentStore& content, const Descriptor& blob,
+                                           const Digest& diff_id, const UnpackOptions& options) {
+  absl::StatusOr<LayerCompression> compression = CompressionOfLayer(blob.media_type);
+  if (!compression.ok()) return compression.status();
+  const std::string path = content.BlobPath(blob.digest);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return ErrnoError(errno, absl::StrCat("open ", path));
+  absl::StatusOr<std::string> temp = NewTempDir();
+  if (!temp.ok()) return temp.status();
+  std::unique_ptr<ByteSource> tar =
+      MakeDecompressingSource(std::make_unique<FdByteSource>(std::move(fd)), *compression);
+  absl::StatusOr<UnpackResult> result = UnpackLayer(*tar, *temp, options);
+  absl::Status s = result.ok() ? CheckDiffId(*result, diff_id) : result.status();
+  if (s.ok()) s = Publish(*temp, diff_id);
+  if (!s.ok()) RemoveTree(*temp);
+  return s;
+}
+
+absl::Status LayerStore::FetchAndUnpack(Registry& registry, const ImageReference& image,
+                                        const RegistryCredentials& creds, ContentStore& content,
+                                        const Descriptor& blob, const Digest& diff_id,
+                                        const UnpackOptions& options) {
+  absl::StatusOr<LayerCompression> compression = CompressionOfLayer(blob.media_type);
+  if (!compression.ok()) return compression.status();
+  UnpackingBlobSink sink(*this, content, blob, *compression, options);
+  absl::Status fetched = registry.FetchBlob(image, blob, creds, sink);
+  if (!fetched.ok()) {
+    sink.Abort(fetched);
+    return fetched;
+  }
+  return sink.Finish(diff_id);
+}
+
+}  // namespace stockade
