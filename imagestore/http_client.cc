@@ -17,7 +17,29 @@ struct Transfer {
   const HttpRequest* request;
   HttpResponse* response;
   absl::Status body_error;
+  // Progress watchdog: the last time any byte moved, and how many had moved then.
+  absl::Time last_progress = absl::Now();
+  curl_off_t last_bytes = 0;
+  bool stalled = false;
 };
+
+// Fails the transfer when no byte has moved for the progress timeout, however long the whole
+// transfer takes (containerd's image_pull_progress_timeout semantics).
+int OnProgress(void* userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+               curl_off_t ulnow) {
+  auto* t = static_cast<Transfer*>(userdata);
+  const absl::Time now = absl::Now();
+  if (dlnow + ulnow != t->last_bytes) {
+    t->last_bytes = dlnow + ulnow;
+    t->last_progress = now;
+    return 0;
+  }
+  if (now - t->last_progress > t->request->progress_timeout) {
+    t->stalled = true;
+    return 1;
+  }
+  return 0;
+}
 
 size_t OnBody(char* data, size_t size, size_t n, void* userdata) {
   auto* t = static_cast<Transfer*>(userdata);
@@ -74,8 +96,7 @@ absl::Status TransportError(CURLcode code, const char* detail, const std::string
       absl::StrCat(url, ": ", detail[0] != '\0' ? detail : curl_easy_strerror(code));
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
-      return absl::DeadlineExceededError(
-          absl::StrCat(message, " (no progress within the pull progress timeout)"));
+      return absl::DeadlineExceededError(message);
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
       return absl::InvalidArgumentError(message);
@@ -124,9 +145,9 @@ absl::StatusOr<HttpResponse> PerformHttp(const HttpRequest& request) {
   curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(request.connect_timeout)));
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-                   std::max(1L, static_cast<long>(absl::ToInt64Seconds(request.progress_timeout))));
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnProgress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &transfer);
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // identity unless the server compresses
   curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
@@ -147,6 +168,11 @@ absl::StatusOr<HttpResponse> PerformHttp(const HttpRequest& request) {
 
   const CURLcode rc = curl_easy_perform(c);
   if (!transfer.body_error.ok()) return transfer.body_error;
+  if (transfer.stalled) {
+    return absl::DeadlineExceededError(absl::StrCat(request.url, ": no data for ",
+                                                    absl::FormatDuration(request.progress_timeout),
+                                                    " (the pull progress timeout)"));
+  }
   if (rc != CURLE_OK) return TransportError(rc, error, request.url);
   long code = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
