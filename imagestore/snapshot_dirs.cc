@@ -1,0 +1,59 @@
+#include "imagestore/snapshot_dirs.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/common/errors.h"
+
+namespace stockade {
+
+absl::Status ValidateSnapshotKey(const std::string& key) {
+  const bool ok = !key.empty() && key.size() <= 128 && key != "." && key != ".." &&
+                  std::all_of(key.begin(), key.end(), [](char c) {
+                    return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
+                  });
+  if (!ok) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot key \"", key, "\" must be 1-128 of [A-Za-z0-9_.-]"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> ListSnapshotKeys(const std::string& root) {
+  std::vector<std::string> keys;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(root, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec)) keys.push_back(it->path().filename().string());
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return ErrnoError(ec.value(), absl::StrCat("list ", root));
+  }
+  return keys;
+}
+
+absl::StatusOr<std::string> CreateSnapshotDir(const std::string& root, const std::string& key) {
+  if (absl::Status s = ValidateSnapshotKey(key); !s.ok()) return s;
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec) return ErrnoError(ec.value(), absl::StrCat("create ", root));
+  const std::string dir = absl::StrCat(root, "/", key);
+  if (::mkdir(dir.c_str(), 0711) != 0) {
+    if (errno == EEXIST) {
+      return absl::AlreadyExistsError(absl::StrCat("snapshot ", key, " already exists"));
+    }
+    return ErrnoError(errno, absl::StrCat("create ", dir));
+  }
+  return dir;
+}
+
+void RemoveTreeQuietly(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+}  // namespace stockade

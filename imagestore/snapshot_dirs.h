@@ -1,0 +1,19 @@
+// The directory bookkeeping every snapshotter shares: `<root>/<key>/` per snapshot, keys
+// validated so that none can name a path outside the root.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace stockade {
+
+// A key is [A-Za-z0-9_.-]{1,128}, not "." or "..".
+absl::Status ValidateSnapshotKey(const std::string& key);
+absl::StatusOr<std::vector<std::string>> ListSnapshotKeys(const std::string& root);
+// Creates `<root>/<key>`; AlreadyExists if it is there.
+absl::StatusOr<std::string> CreateSnapshotDir(const std::string& root, const std::string& key);
+void RemoveTreeQuietly(const std::string& path);
+
+}  // namespace stockade
