@@ -4,7 +4,13 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#if defined(STOCKADE_HAVE_ISAL)
+#include <isa-l/igzip_lib.h>
+#endif
+
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -64,6 +70,66 @@ class GzipSource : public ByteSource {
   bool finished_ = false;
 };
 
+#if defined(STOCKADE_HAVE_ISAL)
+// gzip through ISA-L's igzip: the same stream as GzipSource, inflated about twice as fast,
+// which is most of a layer's unpack time.
+class IsalGzipSource : public ByteSource {
+ public:
+  explicit IsalGzipSource(std::unique_ptr<ByteSource> in)
+      : in_(std::move(in)), state_(std::make_unique<inflate_state>()) {
+    isal_inflate_init(state_.get());
+    state_->crc_flag = ISAL_GZIP;
+  }
+
+  absl::StatusOr<size_t> Read(char* out, size_t size) override {
+    inflate_state& s = *state_;
+    s.next_out = reinterpret_cast<uint8_t*>(out);
+    s.avail_out = static_cast<uint32_t>(std::min<size_t>(size, UINT32_MAX));
+    const uint32_t wanted = s.avail_out;
+    while (s.avail_out == wanted && !finished_) {
+      if (s.block_state == ISAL_BLOCK_FINISH) {
+        if (s.avail_in == 0) {
+          absl::StatusOr<absl::string_view> in = in_->ReadView();
+          if (!in.ok()) return in.status();
+          if (in->empty()) {
+            finished_ = true;
+            break;
+          }
+          s.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(in->data()));
+          s.avail_in = static_cast<uint32_t>(in->size());
+        }
+        // More input after a complete member: the next concatenated member.
+        uint8_t* next_in = s.next_in;
+        const uint32_t avail_in = s.avail_in;
+        isal_inflate_reset(&s);
+        s.crc_flag = ISAL_GZIP;
+        s.next_in = next_in;
+        s.avail_in = avail_in;
+        s.next_out = reinterpret_cast<uint8_t*>(out) + (wanted - s.avail_out);
+      }
+      if (s.avail_in == 0) {
+        // Inflate straight from the source's buffer: no copy of the compressed stream.
+        absl::StatusOr<absl::string_view> in = in_->ReadView();
+        if (!in.ok()) return in.status();
+        if (in->empty()) return absl::DataLossError("gzip stream ends early (truncated layer)");
+        s.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(in->data()));
+        s.avail_in = static_cast<uint32_t>(in->size());
+      }
+      const int rc = isal_inflate(&s);
+      if (rc < 0) {
+        return absl::DataLossError(absl::StrCat("layer is not valid gzip (igzip error ", rc, ")"));
+      }
+    }
+    return wanted - s.avail_out;
+  }
+
+ private:
+  std::unique_ptr<ByteSource> in_;
+  std::unique_ptr<inflate_state> state_;
+  bool finished_ = false;
+};
+#endif
+
 class ZstdSource : public ByteSource {
  public:
   explicit ZstdSource(std::unique_ptr<ByteSource> in)
@@ -104,6 +170,13 @@ class ZstdSource : public ByteSource {
 
 }  // namespace
 
+absl::StatusOr<absl::string_view> ByteSource::ReadView() {
+  if (view_buffer_.empty()) view_buffer_.resize(kInputChunk);
+  absl::StatusOr<size_t> n = Read(view_buffer_.data(), view_buffer_.size());
+  if (!n.ok()) return n.status();
+  return absl::string_view(view_buffer_.data(), *n);
+}
+
 absl::StatusOr<size_t> FdByteSource::Read(char* buf, size_t size) {
   while (true) {
     ssize_t n = ::read(fd_.get(), buf, size);
@@ -116,7 +189,11 @@ std::unique_ptr<ByteSource> MakeDecompressingSource(std::unique_ptr<ByteSource> 
                                                     LayerCompression compression) {
   switch (compression) {
     case LayerCompression::kGzip:
+#if defined(STOCKADE_HAVE_ISAL)
+      return std::make_unique<IsalGzipSource>(std::move(compressed));
+#else
       return std::make_unique<GzipSource>(std::move(compressed));
+#endif
     case LayerCompression::kZstd:
       return std::make_unique<ZstdSource>(std::move(compressed));
     case LayerCompression::kNone:

@@ -4,8 +4,10 @@
 
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "imagestore/manifest.h"
 #include "runtime/common/unique_fd.h"
 
@@ -16,6 +18,12 @@ class ByteSource {
   virtual ~ByteSource() = default;
   // Up to `size` bytes into `buf`; 0 means the end of the stream.
   virtual absl::StatusOr<size_t> Read(char* buf, size_t size) = 0;
+  // The next bytes without a copy where the source can (an empty view is the end), valid
+  // until the next call. The default reads into a buffer of the source's own.
+  virtual absl::StatusOr<absl::string_view> ReadView();
+
+ private:
+  std::vector<char> view_buffer_;
 };
 
 class FdByteSource : public ByteSource {

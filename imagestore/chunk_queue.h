@@ -17,14 +17,14 @@ namespace stockade {
 
 class ChunkQueue : public ByteSource {
  public:
-  explicit ChunkQueue(size_t max_chunks = 32) : max_chunks_(max_chunks) {}
+  explicit ChunkQueue(size_t max_chunks = 8) : max_chunks_(max_chunks) {}
 
   // Producer side. Blocks while full; returns the consumer's error if it gave up.
-  absl::Status Push(const char* data, size_t size) {
+  absl::Status Push(std::string chunk) {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(this, &ChunkQueue::HasRoomOrDone));
     if (!error_.ok()) return error_;
-    chunks_.emplace_back(data, size);
+    chunks_.push_back(std::move(chunk));
     return absl::OkStatus();
   }
   // No more data will come.
@@ -38,9 +38,31 @@ class ChunkQueue : public ByteSource {
     if (error_.ok()) error_ = std::move(error);
   }
 
-  // Consumer side.
+  // Consumer side: the next chunk itself, no copy; it stays valid until the next call.
+  absl::StatusOr<absl::string_view> ReadView() override {
+    absl::MutexLock lock(&mu_);
+    if (current_taken_) {
+      chunks_.pop_front();
+      current_taken_ = false;
+    }
+    if (offset_ > 0) {  // a Read() left part of the front chunk
+      std::string& front = chunks_.front();
+      front.erase(0, offset_);
+      offset_ = 0;
+    }
+    mu_.Await(absl::Condition(this, &ChunkQueue::HasDataOrDone));
+    if (!error_.ok()) return error_;
+    if (chunks_.empty()) return absl::string_view();
+    current_taken_ = true;
+    return absl::string_view(chunks_.front());
+  }
+
   absl::StatusOr<size_t> Read(char* buf, size_t size) override {
     absl::MutexLock lock(&mu_);
+    if (current_taken_) {
+      chunks_.pop_front();
+      current_taken_ = false;
+    }
     mu_.Await(absl::Condition(this, &ChunkQueue::HasDataOrDone));
     if (!error_.ok()) return error_;
     if (chunks_.empty()) return 0;  // closed and drained
@@ -68,6 +90,8 @@ class ChunkQueue : public ByteSource {
   std::deque<std::string> chunks_ ABSL_GUARDED_BY(mu_);
   size_t offset_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  // The front chunk was handed out by ReadView: it is dropped at the next read.
+  bool current_taken_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status error_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/common/errors.h"
+#include "runtime/common/writeback.h"
 
 namespace stockade {
 namespace {
@@ -73,8 +74,16 @@ absl::Status ContentStore::Writer::Write(const char* data, size_t size) {
                                             expected_size_, " bytes its descriptor announces"));
   }
   hash_.Update(data, size);
+  if (absl::Status s = WriteAll(fd_.get(), data, size); !s.ok()) return s;
+  const int64_t before = written_;
   written_ += static_cast<int64_t>(size);
-  return WriteAll(fd_.get(), data, size);
+  // Every 8 MiB, start writing back what came in, so Commit's fsync has little left to do.
+  constexpr int64_t kWritebackChunk = 8 << 20;
+  if (written_ / kWritebackChunk != before / kWritebackChunk) {
+    const int64_t end = (written_ / kWritebackChunk) * kWritebackChunk;
+    StartWriteback(fd_.get(), end - kWritebackChunk, kWritebackChunk);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ContentStore::Writer::Commit() {

@@ -26,6 +26,7 @@ class QueueReader : public ByteSource {
  public:
   explicit QueueReader(ChunkQueue& queue) : queue_(queue) {}
   absl::StatusOr<size_t> Read(char* buf, size_t size) override { return queue_.Read(buf, size); }
+  absl::StatusOr<absl::string_view> ReadView() override { return queue_.ReadView(); }
 
  private:
   ChunkQueue& queue_;
@@ -62,6 +63,7 @@ class UnpackingBlobSink : public BlobSink {
     if (!temp.ok()) return temp.status();
     writer_ = *std::move(writer);
     temp_dir_ = *std::move(temp);
+    pending_.clear();
     queue_ = std::make_unique<ChunkQueue>();
     unpacked_ = absl::InternalError("unpack did not finish");
     unpacker_ = std::thread([this] {
@@ -75,15 +77,19 @@ class UnpackingBlobSink : public BlobSink {
   }
 
   absl::Status Write(const char* data, size_t size) override {
-    if (absl::Status s = writer_->Write(data, size); !s.ok()) {
-      queue_->Fail(s);
-      return s;
-    }
-    return queue_->Push(data, size);
+    // The network hands over ~16 KiB at a time; the content store and the unpacker get 1 MiB
+    // blocks: 60 times fewer write calls, and the threads wake each other 60 times less often.
+    pending_.append(data, size);
+    if (pending_.size() < kBlock) return absl::OkStatus();
+    return Flush();
   }
 
   // After a successful download: waits for the unpacker, verifies both digests, publishes.
   absl::Status Finish(const Digest& diff_id) {
+    if (absl::Status s = Flush(); !s.ok()) {
+      Abort(s);
+      return s;
+    }
     queue_->Close();
     unpacker_.join();
     absl::Status s = unpacked_.ok() ? CheckDiffId(*unpacked_, diff_id) : unpacked_.status();
@@ -105,6 +111,21 @@ class UnpackingBlobSink : public BlobSink {
   }
 
  private:
+  static constexpr size_t kBlock = 1 << 20;
+
+  absl::Status Flush() {
+    if (pending_.empty()) return absl::OkStatus();
+    if (absl::Status s = writer_->Write(pending_.data(), pending_.size()); !s.ok()) {
+      queue_->Fail(s);
+      return s;
+    }
+    absl::Status s = queue_->Push(std::move(pending_));
+    pending_ = std::string();
+    pending_.reserve(kBlock + (64 << 10));
+    return s;
+  }
+
+  std::string pending_;
   const LayerStore& layers_;
   ContentStore& content_;
   const Descriptor& blob_;

@@ -10,7 +10,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libyaml-cpp-dev librocksdb-dev prometheus-cpp-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev
-  libarchive-dev libcurl4-openssl-dev libtomlplusplus-dev libssl-dev zlib1g-dev libzstd-dev
+  libarchive-dev libcurl4-openssl-dev libtomlplusplus-dev libisal-dev libssl-dev zlib1g-dev libzstd-dev
   libgtest-dev libgmock-dev
   # test and benchmark peers: a local OCI registry and what builds the test images
   docker-registry apache2-utils busybox-static zstd python3 curl

@@ -103,6 +103,28 @@ TEST(LayerUnpacker, GzipStreamIsDecompressedOnTheWay) {
   EXPECT_EQ(Read(dir.Sub("data/file")).size(), 100000u);
 }
 
+TEST(LayerUnpacker, ConcatenatedGzipMembersAreOneStream) {
+  TempDir dir;
+  const std::string tar = TarBuilder().File("a", std::string(70000, 'a')).File("b", "b").Finish();
+  const std::string gz = Gzip(tar.substr(0, 30000)) + Gzip(tar.substr(30000));
+  auto source =
+      MakeDecompressingSource(std::make_unique<StringSource>(gz, 999), LayerCompression::kGzip);
+  absl::StatusOr<UnpackResult> r = UnpackLayer(*source, dir.path(), Unprivileged());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->diff_id, Sha256::Of(tar));
+  EXPECT_EQ(Read(dir.Sub("b")), "b");
+}
+
+TEST(LayerUnpacker, CorruptGzipIsDataLoss) {
+  TempDir dir;
+  std::string gz = Gzip(TarBuilder().File("f", std::string(50000, 'q')).Finish());
+  for (size_t i = 20; i < 40; ++i) gz[i] = static_cast<char>(gz[i] ^ 0x5a);
+  auto source =
+      MakeDecompressingSource(std::make_unique<StringSource>(gz), LayerCompression::kGzip);
+  EXPECT_EQ(UnpackLayer(*source, dir.path(), Unprivileged()).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
 TEST(LayerUnpacker, TruncatedGzipIsDataLoss) {
   TempDir dir;
   const std::string gz = Gzip(TarBuilder().File("f", std::string(50000, 'q')).Finish());
