@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, then configures (once) and builds one CMake preset.
-# usage: scripts/build.sh [debug|release|asan] [ninja target...]
+# usage: scripts/build.sh [debug|release|asan|fuzz] [ninja target...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -12,6 +12,8 @@ packages=(
   libspdlog-dev libfmt-dev nlohmann-json3-dev
   libarchive-dev libcurl4-openssl-dev libtomlplusplus-dev libisal-dev libssl-dev zlib1g-dev libzstd-dev
   libgtest-dev libgmock-dev
+  # fuzzing: clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
   # test and benchmark peers: a local OCI registry and what builds the test images
   docker-registry apache2-utils busybox-static zstd python3 curl
 )

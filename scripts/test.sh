@@ -11,5 +11,12 @@ export https_proxy=$HTTPS_PROXY http_proxy=$HTTP_PROXY
 export NO_PROXY=127.0.0.1,localhost,::1 no_proxy=127.0.0.1,localhost,::1
 
 preset=${STOCKADE_TEST_PRESET:-debug}
+
+# A short fuzzing run of every parser of untrusted input (clang + libFuzzer), unless skipped.
+if [[ ${STOCKADE_SKIP_FUZZ:-0} != 1 ]]; then
+  scripts/build.sh fuzz
+  ctest --preset fuzz -j 2
+fi
+
 scripts/build.sh "$preset"
 ctest --preset "$preset" -j 2 "$@"

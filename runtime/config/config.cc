@@ -347,7 +347,10 @@ class ConfigParser {
   std::string source_;
 };
 
-std::string Quoted(const std::string& s) { return nlohmann::json(s).dump(); }
+// Invalid UTF-8 (a path is bytes) is replaced, never thrown about.
+std::string Quoted(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 std::string CgroupDriverName(CgroupDriverSetting d) {
   switch (d) {
@@ -475,7 +478,7 @@ std::string RenderConfigJson(const Config& c) {
                  {"pullProgressTimeout", absl::FormatDuration(c.images.pull_progress_timeout)},
                  {"pinned", c.images.pinned},
                  {"registries", registries}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace stockade

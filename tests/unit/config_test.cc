@@ -128,6 +128,13 @@ TEST(Config, LoadsFromFile) {
   EXPECT_EQ(c->socket_path, DefaultConfig().socket_path);
 }
 
+TEST(Config, InvalidUtf8PathsRenderWithoutThrowing) {
+  absl::StatusOr<Config> c = ParseConfig("state_dir: \"/var/\xff\xfe\"\n", "bad-utf8.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(RenderConfigYaml(*c).empty());
+  EXPECT_FALSE(RenderConfigJson(*c).empty());
+}
+
 TEST(Config, JsonFormCarriesTheSettings) {
   Config c = DefaultConfig();
   c.cni.conf_dir = "/x/net.d";
