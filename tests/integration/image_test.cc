@@ -9,12 +9,17 @@
 #include <thread>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
+#include "imagestore/digest.h"
 #include "nlohmann/json.hpp"
 #include "runtime/v1/api.grpc.pb.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/fake_http_server.h"
+#include "tests/support/tar_builder.h"
 #include "tests/support/test_registry.h"
 
 namespace stockade::testing {
@@ -23,6 +28,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 namespace v1 = ::runtime::v1;
+using stockade::Sha256;
 
 std::unique_ptr<grpc::ClientContext> Ctx(int seconds = 60) {
   auto ctx = std::make_unique<grpc::ClientContext>();
@@ -286,6 +292,136 @@ TEST_F(ImageTest, PullErrorsAreClearAndLeaveNothingBehind) {
   EXPECT_EQ(CountEntries(ImagesDir() + "/layers/sha256"), 0u);
 }
 
+TEST_F(ImageTest, PinnedImagesAreReportedPinned) {
+  StartDaemon("images:\n  pinned: [\"" + registry_->Ref("stockade-test/plain:1.0") + "\"]\n");
+  v1::PullImageResponse pulled;
+  ASSERT_TRUE(Pull(registry_->Ref("stockade-test/plain:1.0"), &pulled).ok());
+  ASSERT_TRUE(Pull(registry_->Ref("stockade-test/zstd:1.0"), &pulled).ok());
+  EXPECT_TRUE(Status(registry_->Ref("stockade-test/plain:1.0")).image().pinned());
+  EXPECT_FALSE(Status(registry_->Ref("stockade-test/zstd:1.0")).image().pinned());
+}
+
+// A registry that serves one small image and, while `stall` is set, stops sending its layer
+// half-way: a pull that is still running when the daemon is killed.
+class StallingRegistry {
+ public:
+  StallingRegistry()
+      : layer_(TarBuilder().File("payload", std::string(2 << 20, 'p')).Finish()),
+        layer_digest_(Sha256::Of(layer_).String()),
+        config_(
+            R"({"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[")" +
+            layer_digest_ + R"("]}})"),
+        manifest_(
+            R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+            R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+            Sha256::Of(config_).String() + R"(","size":)" + std::to_string(config_.size()) +
+            R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+            layer_digest_ + R"(","size":)" + std::to_string(layer_.size()) + "}]}"),
+        server_([this](const FakeRequest& r) { return Answer(r); }) {}
+
+  std::string Ref() const { return "127.0.0.1:" + std::to_string(server_.port()) + "/stall/app:1"; }
+  int LayerFetches() const {
+    int n = 0;
+    for (const FakeRequest& r : server_.requests()) n += absl::EndsWith(r.path, layer_digest_);
+    return n;
+  }
+  std::atomic<bool> stall{true};
+
+ private:
+  FakeResponse Answer(const FakeRequest& r) {
+    if (r.path == "/v2/") return FakeResponse{200, {}, "{}"};
+    if (absl::EndsWith(r.path, "/manifests/1")) {
+      return FakeResponse{
+          200, {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"}}, manifest_};
+    }
+    if (absl::EndsWith(r.path, Sha256::Of(config_).String())) return FakeResponse{200, {}, config_};
+    if (absl::EndsWith(r.path, layer_digest_)) {
+      FakeResponse resp{200, {}, layer_};
+      if (stall) {
+        resp.stall_after = 1 << 20;
+        resp.stall_ms = 120000;
+      }
+      return resp;
+    }
+    return FakeResponse{404, {}, R"({"errors":[{"code":"NOT_FOUND"}]})"};
+  }
+
+  std::string layer_, layer_digest_, config_, manifest_;
+  FakeHttpServer server_;
+};
+
+TEST(ImageCrashTest, KillDuringAPullLeavesNothingVisibleAndTheNextPullSucceeds) {
+  StallingRegistry registry;
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
+  const std::string images_dir = daemon.state_dir + "/images";
+  std::thread puller([&] {
+    auto images = v1::ImageService::NewStub(daemon.Channel());
+    v1::PullImageRequest req;
+    req.mutable_image()->set_image(registry.Ref());
+    v1::PullImageResponse resp;
+    images->PullImage(Ctx(30).get(), req, &resp);  // fails when the daemon dies
+  });
+  auto in_progress = [&] {
+    std::error_code ec;
+    bool ingest = !std::filesystem::is_empty(images_dir + "/content/ingest", ec) && !ec;
+    bool unpacking = false;
+    for (auto it = std::filesystem::directory_iterator(images_dir + "/layers", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      unpacking |= absl::StartsWith(it->path().filename().string(), "tmp-");
+    }
+    return ingest && unpacking;
+  };
+  ASSERT_TRUE(WaitFor(in_progress, absl::Seconds(20))) << daemon.Stderr();
+  EXPECT_EQ(daemon.Stop(SIGKILL), -1);
+  puller.join();
+
+  registry.stall = false;
+  ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
+  EXPECT_TRUE(std::filesystem::is_empty(images_dir + "/content/ingest"));
+  for (const auto& entry : std::filesystem::directory_iterator(images_dir + "/layers")) {
+    EXPECT_FALSE(absl::StartsWith(entry.path().filename().string(), "tmp-")) << entry.path();
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(images_dir + "/layers/sha256"));
+  auto images = v1::ImageService::NewStub(daemon.Channel());
+  v1::PullImageRequest req;
+  req.mutable_image()->set_image(registry.Ref());
+  v1::PullImageResponse resp;
+  grpc::Status s = images->PullImage(Ctx().get(), req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(
+      std::filesystem::file_size(
+          images_dir + "/layers/sha256/" +
+          std::string(absl::StripPrefix(
+              Sha256::Of(TarBuilder().File("payload", std::string(2 << 20, 'p')).Finish()).String(),
+              "sha256:")) +
+          "/payload"),
+      2u << 20);
+}
+
+TEST(ImageDedupTest, ConcurrentPullsFetchEachLayerOnce) {
+  StallingRegistry registry;
+  registry.stall = false;
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
+  std::vector<std::thread> pullers;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    pullers.emplace_back([&] {
+      auto images = v1::ImageService::NewStub(daemon.Channel());
+      v1::PullImageRequest req;
+      req.mutable_image()->set_image(registry.Ref());
+      v1::PullImageResponse resp;
+      ok += images->PullImage(Ctx().get(), req, &resp).ok();
+    });
+  }
+  for (std::thread& t : pullers) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_EQ(registry.LayerFetches(), 1);
+}
+
 TEST(ImageAuthTest, BasicAuthRegistryNeedsAndTakesCredentials) {
   std::string error;
   std::unique_ptr<TestRegistry> registry = TestRegistry::Start("puller", "s3cret:pw", &error);
@@ -316,6 +452,23 @@ TEST(ImageAuthTest, BasicAuthRegistryNeedsAndTakesCredentials) {
   encoded.mutable_image()->set_image(registry->Ref("stockade-test/zstd:1.0"));
   encoded.mutable_auth()->set_auth(absl::Base64Escape("puller:s3cret:pw"));
   s = images->PullImage(Ctx().get(), encoded, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+TEST(ImageAuthTest, CredentialsFromTheConfigFileAreUsed) {
+  std::string error;
+  std::unique_ptr<TestRegistry> registry = TestRegistry::Start("cfguser", "cfgpass", &error);
+  ASSERT_NE(registry, nullptr) << error;
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  daemon.config_yaml = "images:\n  registries:\n    \"" + registry->host() +
+                       "\": {username: cfguser, password: cfgpass}\n";
+  ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
+  auto images = v1::ImageService::NewStub(daemon.Channel());
+  v1::PullImageRequest req;
+  req.mutable_image()->set_image(registry->Ref("stockade-test/plain:1.0"));
+  v1::PullImageResponse resp;
+  grpc::Status s = images->PullImage(Ctx().get(), req, &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
 }
 
