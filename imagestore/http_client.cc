@@ -95,6 +95,13 @@ absl::Status TransportError(CURLcode code, const char* detail, const std::string
   const std::string message =
       absl::StrCat(url, ": ", detail[0] != '\0' ? detail : curl_easy_strerror(code));
   switch (code) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+      // Not a passing fault: the host's TLS settings need changing.
+      return absl::FailedPreconditionError(absl::StrCat(
+          message, " (set ca_file, cert_file/key_file or skip_verify for this registry host)"));
     case CURLE_OPERATION_TIMEDOUT:
       return absl::DeadlineExceededError(message);
     case CURLE_URL_MALFORMAT:

@@ -151,6 +151,7 @@ class DistributionRegistry : public Registry {
     Ping(endpoint, scope, creds);
     std::string api_root = ResolvedApiRoot(endpoint);
     bool authenticated_retry = false;
+    absl::Status tls_error;  // set when a loopback registry was retried over plain HTTP
     absl::Duration backoff = options_.initial_backoff;
     for (int attempt = 1;; ++attempt) {
       HttpRequest req;
@@ -170,26 +171,34 @@ class DistributionRegistry : public Registry {
         if (absl::Status s = begin(); !s.ok()) return s;
       }
       absl::StatusOr<HttpResponse> r = PerformHttp(req);
+      if (!tls_error.ok() && (!r.ok() || r->status == 400)) {
+        // Plain HTTP did not work either (a TLS server answers it with 400): the TLS failure
+        // is the one that explains the problem.
+        return absl::Status(tls_error.code(), absl::StrCat(what, ": ", tls_error.message()));
+      }
       if (!r.ok()) {
         if (endpoint.http_fallback && absl::StartsWith(api_root, "https://") &&
             absl::IsUnavailable(r.status())) {
           // Docker's rule for loopback registries: plain HTTP when TLS does not answer.
+          tls_error = r.status();
           api_root = absl::StrCat("http://", api_root.substr(8));
-          RememberApiRoot(endpoint, api_root);
           --attempt;
           continue;
         }
         if (!absl::IsUnavailable(r.status()) || attempt >= options_.max_attempts) {
           return absl::Status(r.status().code(), absl::StrCat(what, ": ", r.status().message()));
         }
-      } else if (r->status == 401 && !authenticated_retry) {
+      } else if (!tls_error.ok() && api_root != ResolvedApiRoot(endpoint)) {
+        RememberApiRoot(endpoint, api_root);  // plain HTTP works here: use it from now on
+      }
+      if (r.ok() && r->status == 401 && !authenticated_retry) {
         authenticated_retry = true;
         absl::Status auth =
             Authenticate(api_root, scope, r->Header("www-authenticate"), creds, endpoint.tls);
         if (!auth.ok()) return absl::Status(auth.code(), absl::StrCat(what, ": ", auth.message()));
         --attempt;
         continue;
-      } else if (!Retryable(r->status) || attempt >= options_.max_attempts) {
+      } else if (r.ok() && (!Retryable(r->status) || attempt >= options_.max_attempts)) {
         return r;
       }
       const absl::Duration jitter =
@@ -217,7 +226,7 @@ class DistributionRegistry : public Registry {
       const std::string plain = absl::StrCat("http://", endpoint.api_root.substr(8));
       req.url = plain + "/";
       r = PerformHttp(req);
-      if (r.ok()) RememberApiRoot(endpoint, plain);
+      if (r.ok() && r->status != 400) RememberApiRoot(endpoint, plain);
     }
     if (r.ok() && r->status == 401) {
       Authenticate(ResolvedApiRoot(endpoint), scope, r->Header("www-authenticate"), creds,

@@ -15,7 +15,7 @@ packages=(
   # fuzzing: clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
   # test and benchmark peers: a local OCI registry and what builds the test images
-  docker-registry apache2-utils busybox-static zstd python3 curl
+  docker-registry apache2-utils busybox-static zstd python3 curl openssl
 )
 
 missing=()

@@ -2,7 +2,11 @@
 # Starts and stops a throw-away OCI registry (Debian's docker-registry, i.e. distribution 2.8)
 # on loopback for the image-pull tests.
 #
-#   scripts/testregistry.sh start DIR [--auth USER:PASS]   # prints 127.0.0.1:PORT
+#   scripts/testregistry.sh start DIR [--auth USER:PASS] [--tls|--mtls]   # prints 127.0.0.1:PORT
+#
+# --tls serves HTTPS with a certificate for 127.0.0.1 from a throw-away CA (DIR/tls/ca.pem);
+# --mtls also demands a client certificate from that CA (DIR/tls/client.pem, client-key.pem).
+# Push over plain HTTP first, then restart the same DIR with --tls: the storage is kept.
 #   scripts/testregistry.sh stop DIR
 #
 # Layout of DIR (created if missing):
@@ -21,7 +25,7 @@ readonly READY_TIMEOUT_S=10
 readonly STOP_TIMEOUT_S=10
 
 die() { echo "testregistry: $*" >&2; exit 1; }
-usage() { die "usage: $0 start DIR [--auth USER:PASS] | $0 stop DIR"; }
+usage() { die "usage: $0 start DIR [--auth USER:PASS] [--tls|--mtls] | $0 stop DIR"; }
 
 # True when the pid in DIR/pid belongs to a live docker-registry process (guards against a
 # recycled pid after a reboot or a crash).
@@ -47,8 +51,34 @@ s.close()'
 
 # HTTP status of GET /v2/, ignoring any proxy settings of the caller; "000" when unreachable.
 v2_status() {
-  curl --noproxy '*' --silent --output /dev/null --max-time 2 \
-       --write-out '%{http_code}' "http://127.0.0.1:$1/v2/" 2>/dev/null || true
+  local port=$1 tls=$2 dir=$3
+  local -a args=(--noproxy '*' --silent --output /dev/null --max-time 2 --write-out '%{http_code}')
+  local scheme=http
+  if [[ -n $tls ]]; then
+    scheme=https
+    args+=(--cacert "$dir/tls/ca.pem")
+    [[ $tls == mtls ]] && args+=(--cert "$dir/tls/client.pem" --key "$dir/tls/client-key.pem")
+  fi
+  curl "${args[@]}" "$scheme://127.0.0.1:$port/v2/" 2>/dev/null || true
+}
+
+# A CA, a server certificate for 127.0.0.1 and a client certificate, made once per DIR.
+make_certs() {
+  local tls=$1/tls
+  [[ -f $tls/client.pem ]] && return 0
+  mkdir -p "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=stockade test CA" \
+    -keyout "$tls/ca-key.pem" -out "$tls/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$tls/server-key.pem" -out "$tls/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$tls/server.ext"
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" \
+    -CAcreateserial -days 30 -extfile "$tls/server.ext" -out "$tls/server.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=stockade test client" \
+    -keyout "$tls/client-key.pem" -out "$tls/client.csr" 2>/dev/null
+  printf 'extendedKeyUsage=clientAuth\n' >"$tls/client.ext"
+  openssl x509 -req -in "$tls/client.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" \
+    -CAcreateserial -days 30 -extfile "$tls/client.ext" -out "$tls/client.pem" 2>/dev/null
 }
 
 cmd_stop() {
@@ -68,7 +98,7 @@ cmd_stop() {
 }
 
 cmd_start() {
-  local dir=$1 auth=${2-} port pid status i user pass want
+  local dir=$1 auth=${2-} tls=${3-} port pid status i user pass want
 
   if [[ -n $auth ]]; then
     [[ $auth == *:* ]] || die "--auth wants USER:PASS"
@@ -84,6 +114,7 @@ cmd_start() {
   cmd_stop "$dir"
 
   port=$(free_port)
+  [[ -z $tls ]] || make_certs "$dir"
 
   # Distribution config, version 0.1. Notes on Debian's docker-registry 2.8:
   #  - /etc/docker/registry/config.yml is NOT read when a config path is given; every setting
@@ -111,6 +142,15 @@ cmd_start() {
     echo "  secret: stockade-testregistry-secret"
     echo "  headers:"
     echo "    X-Content-Type-Options: [nosniff]"
+    if [[ -n $tls ]]; then
+      echo "  tls:"
+      echo "    certificate: \"$dir/tls/server.pem\""
+      echo "    key: \"$dir/tls/server-key.pem\""
+      if [[ $tls == mtls ]]; then
+        echo "    clientcas:"
+        echo "      - \"$dir/tls/ca.pem\""
+      fi
+    fi
     if [[ -n $auth ]]; then
       echo "auth:"
       echo "  htpasswd:"
@@ -148,7 +188,7 @@ cmd_start() {
       tail -n 20 "$dir/registry.log" >&2
       die "docker-registry exited during startup (log: $dir/registry.log)"
     fi
-    status=$(v2_status "$port")
+    status=$(v2_status "$port" "$tls" "$dir")
     if [[ $status == "$want" ]]; then
       echo "127.0.0.1:$port"
       return 0
@@ -165,15 +205,17 @@ action=$1 dir=$2
 shift 2
 case $action in
   start)
-    auth=
+    auth= tls=
     while (($#)); do
       case $1 in
         --auth) (($# >= 2)) || usage; auth=$2; shift 2 ;;
         --auth=*) auth=${1#--auth=}; shift ;;
+        --tls) tls=tls; shift ;;
+        --mtls) tls=mtls; shift ;;
         *) usage ;;
       esac
     done
-    cmd_start "$dir" "$auth"
+    cmd_start "$dir" "$auth" "$tls"
     ;;
   stop)
     (($# == 0)) || usage

@@ -422,6 +422,68 @@ TEST(ImageDedupTest, ConcurrentPullsFetchEachLayerOnce) {
   EXPECT_EQ(registry.LayerFetches(), 1);
 }
 
+class TlsRegistryTest : public ::testing::Test {
+ protected:
+  grpc::Status PullWith(const TestRegistry& registry, const std::string& image,
+                        const std::string& yaml) {
+    TempDir dir;
+    DaemonProcess daemon(dir.path());
+    daemon.config_yaml = yaml;
+    EXPECT_TRUE(daemon.Start()) << daemon.Stderr();
+    auto images = v1::ImageService::NewStub(daemon.Channel());
+    v1::PullImageRequest req;
+    req.mutable_image()->set_image(image);
+    v1::PullImageResponse resp;
+    return images->PullImage(Ctx().get(), req, &resp);
+  }
+  static std::string HostSettings(const TestRegistry& registry, const std::string& fields) {
+    return "images:\n  registries:\n    \"" + registry.host() + "\": {" + fields + "}\n";
+  }
+};
+
+TEST_F(TlsRegistryTest, UntrustedCertificateFailsClearlyAndCaFileOrSkipVerifyFixIt) {
+  std::string error;
+  std::unique_ptr<TestRegistry> registry = TestRegistry::Start("", "", &error, "tls");
+  ASSERT_NE(registry, nullptr) << error;
+  const std::string image = registry->Ref("stockade-test/plain:1.0");
+  grpc::Status s = PullWith(*registry, image, "");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("ca_file"));
+  s = PullWith(*registry, image,
+               HostSettings(*registry, "ca_file: " + registry->TlsFile("ca.pem")));
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  s = PullWith(*registry, image, HostSettings(*registry, "skip_verify: true"));
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+TEST_F(TlsRegistryTest, HostsTomlMirrorWithItsOwnCa) {
+  std::string error;
+  std::unique_ptr<TestRegistry> registry = TestRegistry::Start("", "", &error, "tls");
+  ASSERT_NE(registry, nullptr) << error;
+  TempDir certs;
+  std::filesystem::create_directories(certs.Sub("secure.example.test"));
+  std::ofstream(certs.Sub("secure.example.test/hosts.toml"))
+      << "[host.\"https://" << registry->host() << "\"]\n  capabilities = [\"pull\"]\n  ca = \""
+      << registry->TlsFile("ca.pem") << "\"\n";
+  grpc::Status s = PullWith(*registry, "secure.example.test/stockade-test/zstd:1.0",
+                            "images:\n  registry_config_dir: " + certs.path() + "\n");
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+TEST_F(TlsRegistryTest, ClientCertificatesForMutualTls) {
+  std::string error;
+  std::unique_ptr<TestRegistry> registry = TestRegistry::Start("", "", &error, "mtls");
+  ASSERT_NE(registry, nullptr) << error;
+  const std::string image = registry->Ref("stockade-test/plain:1.0");
+  const std::string ca = "ca_file: " + registry->TlsFile("ca.pem");
+  grpc::Status s = PullWith(*registry, image, HostSettings(*registry, ca));
+  EXPECT_FALSE(s.ok());
+  s = PullWith(*registry, image,
+               HostSettings(*registry, ca + ", cert_file: " + registry->TlsFile("client.pem") +
+                                           ", key_file: " + registry->TlsFile("client-key.pem")));
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
 TEST(ImageAuthTest, BasicAuthRegistryNeedsAndTakesCredentials) {
   std::string error;
   std::unique_ptr<TestRegistry> registry = TestRegistry::Start("puller", "s3cret:pw", &error);

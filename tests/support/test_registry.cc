@@ -8,7 +8,8 @@
 namespace stockade::testing {
 
 std::unique_ptr<TestRegistry> TestRegistry::Start(const std::string& user,
-                                                  const std::string& password, std::string* error) {
+                                                  const std::string& password, std::string* error,
+                                                  const std::string& tls) {
   auto registry = std::unique_ptr<TestRegistry>(new TestRegistry());
   const std::string scripts = std::string(STOCKADE_SOURCE_DIR) + "/scripts";
   std::vector<std::string> start = {"/bin/bash", scripts + "/testregistry.sh", "start",
@@ -44,6 +45,15 @@ std::unique_ptr<TestRegistry> TestRegistry::Start(const std::string& user,
     return nullptr;
   }
   for (const nlohmann::json& image : doc["images"]) registry->images_[image["ref"]] = image;
+  if (!tls.empty()) {
+    start.push_back("--" + tls);
+    ProcessResult restarted = RunToCompletion(start, absl::Seconds(60));
+    if (restarted.exit_code != 0) {
+      *error = "testregistry.sh start --" + tls + " failed: " + restarted.stderr_text;
+      return nullptr;
+    }
+    registry->host_ = std::string(absl::StripAsciiWhitespace(restarted.stdout_text));
+  }
   return registry;
 }
 

@@ -13,16 +13,19 @@ namespace stockade::testing {
 
 class TestRegistry {
  public:
-  // Starts a registry (with Basic auth when `user` is non-empty) and pushes the images.
+  // Starts a registry (with Basic auth when `user` is non-empty) and pushes the images; with
+  // `tls` "tls" or "mtls" it is then restarted over HTTPS (mtls: client certificates required).
   // Returns null, with the reason in `error`, if anything fails.
   static std::unique_ptr<TestRegistry> Start(const std::string& user, const std::string& password,
-                                             std::string* error);
+                                             std::string* error, const std::string& tls = "");
   ~TestRegistry();
 
   const std::string& host() const { return host_; }  // "127.0.0.1:PORT"
   // The summary entry of a pushed reference such as "stockade-test/busybox:1.0".
   const nlohmann::json& Image(const std::string& ref) const;
   std::string Ref(const std::string& name) const { return host_ + "/" + name; }
+  // ca.pem, client.pem, client-key.pem of a TLS registry.
+  std::string TlsFile(const std::string& name) const { return dir_.Sub("registry/tls/" + name); }
 
  private:
   TempDir dir_;
