@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -161,6 +162,14 @@ absl::StatusOr<HttpResponse> PerformHttp(const HttpRequest& request) {
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &transfer);
+  // libcurl reads http_proxy (lower case) for http:// URLs but ignores HTTP_PROXY, a guard
+  // for CGI programs that a daemon does not need; Go's clients (containerd, kubelet) read both.
+  const char* lower = std::getenv("http_proxy");
+  if (absl::StartsWith(request.url, "http://") && (lower == nullptr || *lower == '\0')) {
+    if (const char* upper = std::getenv("HTTP_PROXY"); upper != nullptr && *upper != '\0') {
+      curl_easy_setopt(c, CURLOPT_PROXY, upper);
+    }
+  }
   if (request.tls.skip_verify) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -484,6 +484,37 @@ TEST_F(TlsRegistryTest, ClientCertificatesForMutualTls) {
   EXPECT_TRUE(s.ok()) << s.error_message();
 }
 
+TEST(ImageProxyTest, RegistriesOffLoopbackAreReachedThroughTheProxy) {
+  // A proxy that answers everything itself: the request must reach it, with the registry's
+  // URL in absolute form, and nothing is resolved or sent anywhere else.
+  FakeHttpServer proxy([](const FakeRequest& r) {
+    return FakeResponse{
+        404, {}, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"via proxy"}]})"};
+  });
+  for (const std::string& var : {"HTTP_PROXY", "http_proxy"}) {
+    TempDir dir;
+    DaemonProcess daemon(dir.path());
+    daemon.config_yaml =
+        "images:\n  registries:\n    \"proxied.example.test\": {plain_http: true}\n";
+    daemon.extra_env = {var + "=" + proxy.base(), "NO_PROXY=127.0.0.1,localhost",
+                        "no_proxy=127.0.0.1,localhost"};
+    if (var == "HTTP_PROXY") daemon.extra_env.push_back("http_proxy=");
+    ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
+    auto images = v1::ImageService::NewStub(daemon.Channel());
+    v1::PullImageRequest req;
+    req.mutable_image()->set_image("proxied.example.test/team/app:1");
+    v1::PullImageResponse resp;
+    grpc::Status s = images->PullImage(Ctx().get(), req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << var << ": " << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("via proxy")) << var;
+  }
+  bool saw_absolute_url = false;
+  for (const FakeRequest& r : proxy.requests()) {
+    saw_absolute_url |= r.path == "http://proxied.example.test/v2/team/app/manifests/1";
+  }
+  EXPECT_TRUE(saw_absolute_url);
+}
+
 TEST(ImageAuthTest, BasicAuthRegistryNeedsAndTakesCredentials) {
   std::string error;
   std::unique_ptr<TestRegistry> registry = TestRegistry::Start("puller", "s3cret:pw", &error);

@@ -41,7 +41,8 @@ bool SocketAccepts(const std::string& path) {
 }
 
 pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path,
-            const std::string& stderr_path) {
+            const std::string& stderr_path, const std::vector<std::string>& env = {}) {
+  std::vector<std::string> env_copy = env;
   // Everything that allocates happens before fork: the test process has gRPC threads.
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -58,6 +59,7 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (std::string& e : env_copy) ::putenv(e.data());
   ::execv(argv[0], argv.data());
   ::_exit(127);
 }
@@ -113,7 +115,7 @@ bool DaemonProcess::Start(absl::Duration timeout) {
                                    socket_path,     "--state-dir", state_dir,   "--run-dir",
                                    run_dir,         "--log-level", "debug"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  pid_ = Spawn(args, "/dev/null", stderr_path_);
+  pid_ = Spawn(args, "/dev/null", stderr_path_, extra_env);
   return WaitFor(
              [&] {
                return SocketAccepts(socket_path) || ::waitpid(pid_, nullptr, WNOHANG) == pid_;

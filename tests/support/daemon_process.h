@@ -40,6 +40,7 @@ class DaemonProcess {
   std::string config_path;  // written by Start from `config_yaml`
   std::string config_yaml;  // extra top-level YAML keys appended to the generated config
   std::vector<std::string> extra_args;  // appended to the command line
+  std::vector<std::string> extra_env;   // "NAME=value" added to the daemon's environment
 
   // Starts stockaded and waits until the socket accepts connections.
   bool Start(absl::Duration timeout = absl::Seconds(20));
