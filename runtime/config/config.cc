@@ -419,6 +419,25 @@ std::string RenderRegistries(const std::map<std::string, RegistryHostSettings>& 
   return out;
 }
 
+std::string RenderImages(const ImagesConfig& images) {
+  std::vector<std::string> pinned;
+  for (const std::string& p : images.pinned) pinned.push_back(Quoted(p));
+  return absl::StrCat(
+      "\nimages:\n", "  # containerd-style hosts.toml files: <dir>/<registry host>/hosts.toml.\n",
+      "  registry_config_dir: ", Quoted(images.registry_config_dir), "\n",
+      "  # Layers of one image fetched and unpacked at once.\n",
+      "  max_concurrent_downloads: ", images.max_concurrent_downloads, "\n",
+      "  # A pull fails when no bytes arrive for this long.\n",
+      "  pull_progress_timeout: ", absl::FormatDuration(images.pull_progress_timeout), "\n",
+      "  # Reported as pinned to kubelet, whose image GC then leaves them alone.\n", "  pinned: [",
+      absl::StrJoin(pinned, ", "), "]\n",
+      "  # Per registry host: mirrors (tried in order, then the host), plain_http, skip_verify,\n",
+      "  # ca_file, cert_file, key_file, username, password. Loopback registries may be plain\n",
+      "  # HTTP without any of this. Example:\n",
+      "  #   \"docker.io\": {mirrors: [\"http://127.0.0.1:5000\"]}\n",
+      "  registries:", RenderRegistries(images.registries), "\n");
+}
+
 }  // namespace
 
 std::string RenderConfigYaml(const Config& c) {
@@ -446,7 +465,7 @@ std::string RenderConfigYaml(const Config& c) {
       "  conf_dir: ", Quoted(c.cni.conf_dir), "\n", "  bin_dirs: [", absl::StrJoin(bin_dirs, ", "),
       "]\n", "\nstreaming:\n",
       "  # exec/attach/port-forward server, host:port; port 0 picks a free port.\n",
-      "  address: ", Quoted(c.streaming_address), "\n", "\nmetrics:\n",
+      "  address: ", Quoted(c.streaming_address), "\n", RenderImages(c.images), "\nmetrics:\n",
       "  # Prometheus /metrics, host:port; empty turns it off; port 0 picks a free port.\n",
       "  address: ", Quoted(c.metrics_address), "\n");
 }

@@ -273,9 +273,11 @@ TEST_F(DaemonTest, InvalidConfigIsOneLineNamingFileAndKeyWithExitCodeTwo) {
 TEST_F(DaemonTest, ConfigDefaultIsCompleteAndAcceptedBack) {
   ProcessResult r = RunToCompletion({StockadedPath(), "config", "default"}, absl::Seconds(20));
   ASSERT_EQ(r.exit_code, 0);
-  for (const char* key : {"socket:", "state_dir:", "run_dir:", "cgroup_driver:", "level:",
-                          "format:", "max_recv_message_bytes:", "shutdown_timeout:", "conf_dir:",
-                          "bin_dirs:", "streaming:", "metrics:"}) {
+  for (const char* key :
+       {"socket:", "state_dir:", "run_dir:", "cgroup_driver:", "level:", "format:",
+        "max_recv_message_bytes:", "shutdown_timeout:", "conf_dir:", "bin_dirs:", "streaming:",
+        "metrics:", "images:", "registry_config_dir:", "max_concurrent_downloads:",
+        "pull_progress_timeout:", "pinned:", "registries:"}) {
     EXPECT_THAT(r.stdout_text, HasSubstr(key));
   }
   EXPECT_THAT(r.stdout_text, HasSubstr("\"/run/stockade/stockade.sock\""));

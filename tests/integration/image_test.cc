@@ -491,7 +491,7 @@ TEST(ImageProxyTest, RegistriesOffLoopbackAreReachedThroughTheProxy) {
     return FakeResponse{
         404, {}, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"via proxy"}]})"};
   });
-  for (const std::string& var : {"HTTP_PROXY", "http_proxy"}) {
+  for (const std::string var : {"HTTP_PROXY", "http_proxy"}) {
     TempDir dir;
     DaemonProcess daemon(dir.path());
     daemon.config_yaml =

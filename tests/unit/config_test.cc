@@ -41,12 +41,26 @@ TEST(Config, RenderedDefaultParsesBackToTheSameSettings) {
   original.cni.bin_dirs = {"/opt/cni/bin", "/usr/lib/cni"};
   original.grpc.shutdown_timeout = absl::Seconds(90);
   original.metrics_address = "";
+  original.images.max_concurrent_downloads = 5;
+  original.images.pinned = {"registry.k8s.io/pause:3.9"};
+  RegistryHostSettings mirror;
+  mirror.mirrors = {"http://127.0.0.1:5000", "https://mirror.example"};
+  mirror.tls.ca_file = "/etc/ca.pem";
+  mirror.username = "u";
+  mirror.password = "p";
+  original.images.registries["docker.io"] = mirror;
   absl::StatusOr<Config> back = ParseConfig(RenderConfigYaml(original), "rendered");
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(RenderConfigYaml(*back), RenderConfigYaml(original));
   EXPECT_EQ(back->cni.bin_dirs.size(), 2u);
   EXPECT_EQ(back->grpc.shutdown_timeout, absl::Seconds(90));
   EXPECT_EQ(back->metrics_address, "");
+  EXPECT_EQ(back->images.max_concurrent_downloads, 5);
+  EXPECT_EQ(back->images.pinned, original.images.pinned);
+  ASSERT_EQ(back->images.registries.count("docker.io"), 1u);
+  EXPECT_EQ(back->images.registries["docker.io"].mirrors, mirror.mirrors);
+  EXPECT_EQ(back->images.registries["docker.io"].tls.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(back->images.registries["docker.io"].password, "p");
 }
 
 TEST(Config, EveryDocumentedKeyIsAccepted) {
