@@ -1,0 +1,40 @@
+// Creates, limits, fills and removes a cgroup on the running host, whichever version it has
+// (cgroup v2, or v1 with a hierarchy per controller). Linux only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "runtime/cgroup_plan.h"
+
+namespace stockade {
+
+class LinuxCgroups {
+ public:
+  // v2 when `root` is a cgroup2 mount with controllers, else v1.
+  static std::unique_ptr<LinuxCgroups> Detect(const std::string& root = "/sys/fs/cgroup");
+
+  CgroupVersion version() const { return version_; }
+  // `path` is relative to each hierarchy, e.g. "stockade/pod-1234/ctr-5678".
+  absl::Status Create(const std::string& path);
+  absl::Status Apply(const std::string& path, const ResourceLimits& limits);
+  absl::Status AddProcess(const std::string& path, pid_t pid);
+  // How many times the OOM killer has killed in the cgroup.
+  absl::StatusOr<int64_t> OomKills(const std::string& path) const;
+  // Removes the cgroup (it must hold no processes); removing what is gone succeeds.
+  absl::Status Remove(const std::string& path);
+
+ private:
+  LinuxCgroups(std::string root, CgroupVersion version)
+      : root_(std::move(root)), version_(version) {}
+  std::vector<std::string> Dirs(const std::string& path) const;
+  std::string Dir(const std::string& controller, const std::string& path) const;
+
+  std::string root_;
+  CgroupVersion version_;
+};
+
+}  // namespace stockade

@@ -1,0 +1,133 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "runtime/common/errors.h"
+#include "runtime/common/unique_fd.h"
+#include "runtime/linux/cgroups.h"
+
+namespace stockade {
+namespace {
+
+// The v1 hierarchies a container cgroup lives in.
+constexpr const char* kV1Controllers[] = {"cpu", "memory", "pids", "cpuset"};
+
+absl::Status WriteFile(const std::string& path, const std::string& value) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return ErrnoError(errno, absl::StrCat("open ", path));
+  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size())) {
+    return ErrnoError(errno, absl::StrCat("write \"", value, "\" to ", path));
+  }
+  return absl::OkStatus();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+std::unique_ptr<LinuxCgroups> LinuxCgroups::Detect(const std::string& root) {
+  const std::string controllers = ReadFile(root + "/cgroup.controllers");
+  const CgroupVersion version = !controllers.empty() ? CgroupVersion::kV2 : CgroupVersion::kV1;
+  return std::unique_ptr<LinuxCgroups>(new LinuxCgroups(root, version));
+}
+
+std::string LinuxCgroups::Dir(const std::string& controller, const std::string& path) const {
+  return controller.empty() ? absl::StrCat(root_, "/", path)
+                            : absl::StrCat(root_, "/", controller, "/", path);
+}
+
+std::vector<std::string> LinuxCgroups::Dirs(const std::string& path) const {
+  if (version_ == CgroupVersion::kV2) return {Dir("", path)};
+  std::vector<std::string> dirs;
+  for (const char* c : kV1Controllers) dirs.push_back(Dir(c, path));
+  return dirs;
+}
+
+absl::Status LinuxCgroups::Create(const std::string& path) {
+  if (path.empty() || path.front() == '/' || path.find("..") != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("cgroup path \"", path, "\" is not relative"));
+  }
+  for (const std::string& dir : Dirs(path)) {
+    // mkdir -p, and on v1 give each new cpuset level its parent's cpus and mems, without which
+    // no task may join it.
+    std::string partial;
+    const std::string base = dir.substr(0, dir.size() - path.size() - 1);
+    for (absl::string_view part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
+      const std::string parent = absl::StrCat(base, partial);
+      absl::StrAppend(&partial, "/", part);
+      const std::string current = absl::StrCat(base, partial);
+      if (::mkdir(current.c_str(), 0755) != 0) {
+        if (errno == EEXIST) continue;
+        return ErrnoError(errno, absl::StrCat("create cgroup ", current));
+      }
+      if (version_ == CgroupVersion::kV1 && absl::StrContains(base, "/cpuset")) {
+        for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+          const std::string value(absl::StripAsciiWhitespace(ReadFile(parent + "/" + file)));
+          if (absl::Status s = WriteFile(current + "/" + file, value); !s.ok()) return s;
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LinuxCgroups::Apply(const std::string& path, const ResourceLimits& limits) {
+  for (const CgroupWrite& w : PlanCgroupWrites(version_, limits)) {
+    const std::string file = absl::StrCat(Dir(w.controller, path), "/", w.file);
+    // memory.swap.max exists only when the kernel accounts swap.
+    if (w.file == "memory.swap.max" && !Exists(file)) continue;
+    if (absl::Status s = WriteFile(file, w.value); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LinuxCgroups::AddProcess(const std::string& path, pid_t pid) {
+  for (const std::string& dir : Dirs(path)) {
+    if (absl::Status s = WriteFile(dir + "/cgroup.procs", absl::StrCat(pid)); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> LinuxCgroups::OomKills(const std::string& path) const {
+  const std::string file = version_ == CgroupVersion::kV2
+                               ? Dir("", path) + "/memory.events"
+                               : Dir("memory", path) + "/memory.oom_control";
+  const std::string text = ReadFile(file);
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::ConsumePrefix(&line, "oom_kill ")) {
+      int64_t n = 0;
+      if (absl::SimpleAtoi(line, &n)) return n;
+    }
+  }
+  return absl::UnavailableError(absl::StrCat(file, " reports no oom_kill count"));
+}
+
+absl::Status LinuxCgroups::Remove(const std::string& path) {
+  for (const std::string& dir : Dirs(path)) {
+    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoError(errno, absl::StrCat("remove cgroup ", dir));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace stockade

@@ -1,0 +1,119 @@
+// Cgroups on the real host (this machine: v1 controllers), including a real OOM kill.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/linux/cgroups.h"
+
+namespace stockade {
+namespace {
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  std::string text = s.str();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+class RootCgroupsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::geteuid(), 0u) << "this test is labelled root and must run as root";
+    cgroups_ = LinuxCgroups::Detect();
+    parent_ = "stockade-test-" + std::to_string(::getpid());
+  }
+  void TearDown() override {
+    for (const std::string& p : created_) cgroups_->Remove(p).IgnoreError();
+    cgroups_->Remove(parent_).IgnoreError();
+  }
+  std::string Make(const std::string& leaf) {
+    const std::string path = parent_ + "/" + leaf;
+    EXPECT_TRUE(cgroups_->Create(path).ok());
+    created_.push_back(path);
+    return path;
+  }
+  std::string File(const std::string& controller, const std::string& path,
+                   const std::string& file) {
+    return cgroups_->version() == CgroupVersion::kV1
+               ? "/sys/fs/cgroup/" + controller + "/" + path + "/" + file
+               : "/sys/fs/cgroup/" + path + "/" + file;
+  }
+
+  std::unique_ptr<LinuxCgroups> cgroups_;
+  std::string parent_;
+  std::vector<std::string> created_;
+};
+
+TEST_F(RootCgroupsTest, LimitsAreWrittenAndProcessesJoin) {
+  const std::string path = Make("limits");
+  ResourceLimits limits;
+  limits.cpu_shares = 512;
+  limits.cpu_quota_us = 50000;
+  limits.cpu_period_us = 100000;
+  limits.memory_limit_bytes = 64 << 20;
+  limits.pids_limit = 64;
+  limits.cpuset_cpus = "0";
+  absl::Status applied = cgroups_->Apply(path, limits);
+  ASSERT_TRUE(applied.ok()) << applied;
+  if (cgroups_->version() == CgroupVersion::kV1) {
+    EXPECT_EQ(Read(File("cpu", path, "cpu.shares")), "512");
+    EXPECT_EQ(Read(File("cpu", path, "cpu.cfs_quota_us")), "50000");
+    EXPECT_EQ(Read(File("memory", path, "memory.limit_in_bytes")), "67108864");
+    EXPECT_EQ(Read(File("pids", path, "pids.max")), "64");
+    EXPECT_EQ(Read(File("cpuset", path, "cpuset.cpus")), "0");
+  } else {
+    EXPECT_EQ(Read(File("", path, "memory.max")), "67108864");
+    EXPECT_EQ(Read(File("", path, "cpu.max")), "50000 100000");
+  }
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  ASSERT_TRUE(cgroups_->AddProcess(path, child).ok());
+  EXPECT_THAT(Read("/proc/" + std::to_string(child) + "/cgroup"), ::testing::HasSubstr(path));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  EXPECT_TRUE(cgroups_->Remove(path).ok());
+  EXPECT_TRUE(cgroups_->Remove(path).ok());  // gone already: fine
+}
+
+TEST_F(RootCgroupsTest, AnOverAllocatingProcessIsOomKilledAndCounted) {
+  const std::string path = Make("oom");
+  ResourceLimits limits;
+  limits.memory_limit_bytes = 32 << 20;
+  ASSERT_TRUE(cgroups_->Apply(path, limits).ok());
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    char c;
+    ::read(go[0], &c, 1);  // wait until the parent moved us into the cgroup
+    for (int i = 0; i < 64; ++i) {
+      char* block = static_cast<char*>(::malloc(8 << 20));
+      if (block != nullptr) std::memset(block, 1, 8 << 20);  // touch: really allocate
+    }
+    ::_exit(0);
+  }
+  ASSERT_TRUE(cgroups_->AddProcess(path, child).ok());
+  ASSERT_EQ(::write(go[1], "x", 1), 1);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  absl::StatusOr<int64_t> kills = cgroups_->OomKills(path);
+  ASSERT_TRUE(kills.ok()) << kills.status();
+  EXPECT_GE(*kills, 1);
+  ::close(go[0]);
+  ::close(go[1]);
+}
+
+}  // namespace
+}  // namespace stockade
