@@ -1,0 +1,46 @@
+// A pod's Linux namespaces (network with `lo` up, UTS with the pod's host name, IPC), created
+// by and held in a small holder process, with the network namespace bind-mounted at
+// `<netns_dir>/<pod id>` for CNI plugins. The per-pod shim takes over the holder's role when it
+// lands; the namespaces live exactly as long as the holder. Linux only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace stockade {
+
+struct PodNamespaceOptions {
+  std::string pod_id;
+  std::string hostname;     // set in the new UTS namespace; empty: keep the node's
+  bool new_network = true;  // false: the node's network (hostNetwork pods)
+  bool new_ipc = true;
+  std::string netns_dir = "/run/stockade/netns";
+};
+
+class PodNamespaces {
+ public:
+  // Nothing is left behind on failure.
+  static absl::StatusOr<std::unique_ptr<PodNamespaces>> Create(const PodNamespaceOptions& options);
+  ~PodNamespaces();
+
+  pid_t holder_pid() const { return holder_; }
+  // The bind-mounted network namespace ("" on the node's network).
+  const std::string& netns_path() const { return netns_path_; }
+  // /proc/<holder>/ns/<kind>, for setns(2) by containers joining the pod.
+  std::string NamespacePath(const std::string& kind) const;
+
+  // Stops the holder and removes the netns mount; idempotent.
+  absl::Status Destroy();
+
+ private:
+  PodNamespaces(pid_t holder, std::string netns_path)
+      : holder_(holder), netns_path_(std::move(netns_path)) {}
+  pid_t holder_;
+  std::string netns_path_;
+};
+
+}  // namespace stockade

@@ -1,0 +1,144 @@
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/common/errors.h"
+#include "runtime/common/unique_fd.h"
+#include "runtime/linux/pod_namespaces.h"
+
+namespace stockade {
+namespace {
+
+// In the holder, after unshare: the loopback interface up, as every pod expects.
+int BringLoopbackUp() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  struct ifreq ifr {};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  int err = 0;
+  if (::ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+    err = errno;
+  } else {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (::ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) err = errno;
+  }
+  ::close(fd);
+  return err;
+}
+
+// The holder's whole life: make the namespaces, report (0 or an errno, and which step), wait.
+[[noreturn]] void RunHolder(int report_fd, int flags, const char* hostname) {
+  struct Report {
+    int step;
+    int err;
+  } report{0, 0};
+  if (::unshare(flags) != 0) {
+    report = {1, errno};
+  } else if (hostname[0] != '\0' && ::sethostname(hostname, std::strlen(hostname)) != 0) {
+    report = {2, errno};
+  } else if ((flags & CLONE_NEWNET) != 0) {
+    if (int err = BringLoopbackUp(); err != 0) report = {3, err};
+  }
+  ::write(report_fd, &report, sizeof(report));
+  ::close(report_fd);
+  if (report.err != 0) ::_exit(1);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  while (true) ::pause();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PodNamespaces>> PodNamespaces::Create(
+    const PodNamespaceOptions& options) {
+  if (options.pod_id.empty() || options.pod_id.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError("pod id must be a plain name");
+  }
+  if (options.hostname.size() > 64) {
+    return absl::InvalidArgumentError("hostname is longer than the 64 bytes Linux allows");
+  }
+  int flags = CLONE_NEWUTS;
+  if (options.new_network) flags |= CLONE_NEWNET;
+  if (options.new_ipc) flags |= CLONE_NEWIPC;
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe");
+  UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+  const std::string hostname = options.hostname;  // copied before fork: no allocation after
+  const pid_t pid = ::fork();
+  if (pid < 0) return ErrnoError(errno, "fork the pod namespace holder");
+  if (pid == 0) RunHolder(write_end.get(), flags, hostname.c_str());
+  write_end.Reset();
+
+  struct {
+    int step;
+    int err;
+  } report{};
+  auto fail = [&](absl::Status s) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return s;
+  };
+  if (::read(read_end.get(), &report, sizeof(report)) != sizeof(report)) {
+    return fail(absl::InternalError("the pod namespace holder died before reporting"));
+  }
+  if (report.err != 0) {
+    static constexpr const char* kSteps[] = {"", "unshare namespaces", "set the hostname",
+                                             "bring lo up"};
+    return fail(ErrnoError(report.err, kSteps[report.step]));
+  }
+
+  std::string netns_path;
+  if (options.new_network) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.netns_dir, ec);
+    if (ec) return fail(ErrnoError(ec.value(), absl::StrCat("create ", options.netns_dir)));
+    netns_path = absl::StrCat(options.netns_dir, "/", options.pod_id);
+    UniqueFd placeholder(::open(netns_path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0444));
+    if (!placeholder) return fail(ErrnoError(errno, absl::StrCat("create ", netns_path)));
+    const std::string source = absl::StrCat("/proc/", pid, "/ns/net");
+    if (::mount(source.c_str(), netns_path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      absl::Status s = ErrnoError(errno, absl::StrCat("bind ", source, " to ", netns_path));
+      ::unlink(netns_path.c_str());
+      return fail(s);
+    }
+  }
+  return std::unique_ptr<PodNamespaces>(new PodNamespaces(pid, std::move(netns_path)));
+}
+
+PodNamespaces::~PodNamespaces() { Destroy().IgnoreError(); }
+
+std::string PodNamespaces::NamespacePath(const std::string& kind) const {
+  return absl::StrCat("/proc/", holder_, "/ns/", kind);
+}
+
+absl::Status PodNamespaces::Destroy() {
+  absl::Status result;
+  if (!netns_path_.empty()) {
+    if (::umount2(netns_path_.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+      result = ErrnoError(errno, absl::StrCat("unmount ", netns_path_));
+    }
+    ::unlink(netns_path_.c_str());
+    netns_path_.clear();
+  }
+  if (holder_ > 0) {
+    ::kill(holder_, SIGKILL);
+    ::waitpid(holder_, nullptr, 0);
+    holder_ = -1;
+  }
+  return result;
+}
+
+}  // namespace stockade
