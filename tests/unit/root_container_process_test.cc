@@ -1,0 +1,132 @@
+// A container process for real: pod namespaces, its own mount and PID namespaces, pivot_root
+// into a busybox rootfs, the pod's files, a volume, a non-root user, fewer capabilities.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/capabilities.h"
+#include "runtime/linux/container_process.h"
+#include "runtime/linux/pod_namespaces.h"
+#include "tests/support/temp_dir.h"
+
+namespace stockade {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class RootContainerProcess : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::geteuid(), 0u) << "this test is labelled root and must run as root";
+    ASSERT_TRUE(std::filesystem::exists("/bin/busybox")) << "needs Debian's busybox-static";
+    rootfs_ = dir_.Sub("rootfs");
+    std::filesystem::create_directories(rootfs_ + "/bin");
+    std::filesystem::create_directories(rootfs_ + "/etc");
+    std::filesystem::create_directories(rootfs_ + "/tmp");
+    std::filesystem::copy_file("/bin/busybox", rootfs_ + "/bin/busybox");
+    for (const char* tool : {"sh", "id", "hostname", "cat", "ls", "touch", "echo", "grep"}) {
+      std::filesystem::create_symlink("busybox", rootfs_ + "/bin/" + tool);
+    }
+    std::ofstream(rootfs_ + "/etc/passwd")
+        << "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/:/bin/sh\n";
+    std::ofstream(dir_.Sub("hostname")) << "web-0\n";
+    std::ofstream(dir_.Sub("resolv.conf")) << "nameserver 10.96.0.10\n";
+    std::filesystem::create_directories(dir_.Sub("volume"));
+    std::ofstream(dir_.Sub("volume/data.txt")) << "from the volume\n";
+    PodNamespaceOptions pod;
+    pod.pod_id = "ctr-test-pod";
+    pod.hostname = "web-0";
+    pod.netns_dir = dir_.Sub("netns");
+    auto created = PodNamespaces::Create(pod);
+    ASSERT_TRUE(created.ok()) << created.status();
+    pod_ = *std::move(created);
+  }
+
+  // Runs `script` in the container; returns its exit code and leaves its output in `out_`.
+  int Run(const std::string& script, ContainerProcessSpec spec) {
+    spec.rootfs = rootfs_;
+    spec.argv = {"/bin/sh", "-c", script};
+    spec.env = {"PATH=/bin", "FOO=bar"};
+    spec.net_ns = pod_->NamespacePath("net");
+    spec.uts_ns = pod_->NamespacePath("uts");
+    spec.ipc_ns = pod_->NamespacePath("ipc");
+    spec.hostname_file = dir_.Sub("hostname");
+    spec.resolv_conf_file = dir_.Sub("resolv.conf");
+    const std::string log = dir_.Sub("out.txt");
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    spec.stdout_fd = fd;
+    spec.stderr_fd = fd;
+    absl::StatusOr<ContainerProcess> p = StartContainerProcess(spec);
+    ::close(fd);
+    EXPECT_TRUE(p.ok()) << p.status();
+    if (!p.ok()) return -1;
+    int status = 0;
+    ::waitpid(p->pid, &status, 0);
+    out_ = Read(log);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  testing::TempDir dir_;
+  std::string rootfs_;
+  std::unique_ptr<PodNamespaces> pod_;
+  std::string out_;
+};
+
+TEST_F(RootContainerProcess, RunsInsideItsRootWithThePodsIdentity) {
+  ContainerProcessSpec spec;
+  spec.uid = 1000;
+  spec.gid = 1000;
+  spec.additional_gids = {1000};
+  spec.capabilities = *ResolveCapabilities({}, {}, false);
+  spec.mounts = {{dir_.Sub("volume"), "/data", true, MountPropagation::kPrivate}};
+  ASSERT_EQ(Run("id -u; hostname; cat /etc/hostname /etc/resolv.conf /data/data.txt; echo $FOO; "
+                "echo pid=$$; ls /dev; touch /data/x 2>/dev/null || echo volume-ro; "
+                "grep CapBnd /proc/self/status",
+                spec),
+            0)
+      << out_;
+  EXPECT_THAT(out_, HasSubstr("1000\nweb-0\nweb-0\nnameserver 10.96.0.10\nfrom the volume\nbar\n"));
+  EXPECT_THAT(out_, HasSubstr("pid=1\n"));  // PID 1 of its own PID namespace
+  for (const char* node : {"null", "zero", "urandom", "pts", "shm", "mqueue", "ptmx"}) {
+    EXPECT_THAT(out_, HasSubstr(node));
+  }
+  EXPECT_THAT(out_, HasSubstr("volume-ro"));
+  EXPECT_THAT(out_, HasSubstr("CapBnd:\t00000000a80425fb"));  // containerd's default set
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("volume/x")));
+}
+
+TEST_F(RootContainerProcess, ReadOnlyRootfsAndExitCodes) {
+  ContainerProcessSpec spec;
+  spec.read_only_rootfs = true;
+  spec.capabilities = *ResolveCapabilities({}, {}, false);
+  EXPECT_EQ(Run("touch /newfile", spec), 1) << out_;
+  EXPECT_FALSE(std::filesystem::exists(rootfs_ + "/newfile"));
+  spec.read_only_rootfs = false;
+  EXPECT_EQ(Run("echo out; echo err >&2; exit 3", spec), 3);
+  EXPECT_EQ(out_, "out\nerr\n");
+}
+
+TEST_F(RootContainerProcess, AMissingCommandIsReportedWithTheStep) {
+  ContainerProcessSpec spec;
+  spec.rootfs = rootfs_;
+  spec.argv = {"/bin/does-not-exist"};
+  absl::StatusOr<ContainerProcess> p = StartContainerProcess(spec);
+  ASSERT_FALSE(p.ok());
+  EXPECT_THAT(std::string(p.status().message()), HasSubstr("exec the command"));
+}
+
+}  // namespace
+}  // namespace stockade
