@@ -35,6 +35,7 @@ const std::string& Base() {
     std::string dir = ::mkdtemp(pattern);
     std::filesystem::create_directories(dir + "/outside");
     std::ofstream(dir + "/secret") << "untouched";
+    std::atexit([] { std::filesystem::remove_all(Base()); });
     return dir;
   }();
   return base;
