@@ -29,16 +29,20 @@ class BytesSource : public stockade::ByteSource {
   size_t pos_ = 0;
 };
 
+// Never destroyed, so the exit handler that removes the directory can still read its name.
 const std::string& Base() {
-  static const std::string base = [] {
+  static const std::string* base = [] {
     char pattern[] = "/tmp/stockade-layer-fuzz-XXXXXX";
-    std::string dir = ::mkdtemp(pattern);
-    std::filesystem::create_directories(dir + "/outside");
-    std::ofstream(dir + "/secret") << "untouched";
-    std::atexit([] { std::filesystem::remove_all(Base()); });
+    auto* dir = new std::string(::mkdtemp(pattern));
+    std::filesystem::create_directories(*dir + "/outside");
+    std::ofstream(*dir + "/secret") << "untouched";
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(Base(), ec);
+    });
     return dir;
   }();
-  return base;
+  return *base;
 }
 
 }  // namespace
