@@ -1,0 +1,301 @@
+// stockade-shim: one per pod. Holds the pod's namespaces, is the subreaper of its containers,
+// owns their stdout/stderr and writes them to the CRI log files, records every exit in
+// `<dir>/<container>.exit`, and keeps running when stockaded dies. No gRPC, no protobuf: the
+// daemon talks to it with one JSON line per request on `<dir>/shim.sock`:
+//   {"op":"start","id":ID,"log_path":P,"spec":{...}}  -> {"ok":true,"pid":N}
+//   {"op":"kill","id":ID,"signal":N}                    -> {"ok":true}
+//   {"op":"state","id":ID}                              -> {"ok":true,"running":B,"exit":{...}}
+//   {"op":"reopen","id":ID}                             -> {"ok":true}
+//   {"op":"shutdown"}                                   -> {"ok":true}, then it exits
+// usage: stockade-shim --pod-id ID --dir DIR [--hostname H] [--netns-dir D] [--host-network]
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "nlohmann/json.hpp"
+#include "runtime/common/startup_memory.h"
+#include "runtime/common/unique_fd.h"
+#include "runtime/linux/container_process.h"
+#include "runtime/linux/pod_namespaces.h"
+#include "runtime/shim/cri_log.h"
+#include "runtime/shim/exit_record.h"
+
+namespace stockade {
+namespace {
+
+using Json = nlohmann::json;
+
+struct Container {
+  pid_t pid = -1;
+  bool running = false;
+  std::unique_ptr<CriLogFile> log;
+  std::unique_ptr<CriLogStream> out, err;
+  UniqueFd out_fd, err_fd;  // read ends of the pipes
+  ExitRecord exit;
+};
+
+class Shim {
+ public:
+  Shim(std::string dir, std::unique_ptr<PodNamespaces> pod)
+      : dir_(std::move(dir)), pod_(std::move(pod)) {}
+
+  int Run(UniqueFd listen_fd, UniqueFd signal_fd) {
+    while (!stop_) {
+      std::vector<pollfd> fds = {{listen_fd.get(), POLLIN, 0}, {signal_fd.get(), POLLIN, 0}};
+      std::vector<std::pair<Container*, bool>> owners;  // (container, is stdout)
+      for (auto& [id, c] : containers_) {
+        if (c.out_fd) {
+          fds.push_back({c.out_fd.get(), POLLIN, 0});
+          owners.push_back({&c, true});
+        }
+        if (c.err_fd) {
+          fds.push_back({c.err_fd.get(), POLLIN, 0});
+          owners.push_back({&c, false});
+        }
+      }
+      if (::poll(fds.data(), fds.size(), -1) < 0) continue;
+      for (size_t i = 2; i < fds.size(); ++i) {
+        if (fds[i].revents != 0) Pump(*owners[i - 2].first, owners[i - 2].second);
+      }
+      if (fds[1].revents != 0) Reap(signal_fd.get());
+      if (fds[0].revents != 0) Serve(listen_fd.get());
+    }
+    for (auto& [id, c] : containers_) {
+      if (c.running) ::kill(c.pid, SIGKILL);
+    }
+    pod_->Destroy().IgnoreError();
+    return 0;
+  }
+
+ private:
+  // Moves what is available from one pipe into the log; false when nothing was there. The
+  // pipes are non-blocking: a process the container left behind may hold them open forever.
+  bool Pump(Container& c, bool is_out) {
+    char buf[65536];
+    UniqueFd& fd = is_out ? c.out_fd : c.err_fd;
+    CriLogStream& stream = is_out ? *c.out : *c.err;
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n > 0) {
+      stream.Feed(absl::string_view(buf, static_cast<size_t>(n))).IgnoreError();
+      return true;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
+    stream.Close().IgnoreError();  // EOF: every writer is gone
+    fd.Reset();
+    return false;
+  }
+
+  void Reap(int signal_fd) {
+    signalfd_siginfo info;
+    while (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+    }
+    int status = 0;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      for (auto& [id, c] : containers_) {
+        if (c.pid != pid || !c.running) continue;
+        // Drain what the process wrote before it ended, so the log is complete first.
+        while (c.out_fd && Pump(c, true)) {
+        }
+        while (c.err_fd && Pump(c, false)) {
+        }
+        c.running = false;
+        c.exit.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        c.exit.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + c.exit.signal;
+        c.exit.finished_at_unix_nano = absl::GetCurrentTimeNanos();
+        WriteExitRecord(absl::StrCat(dir_, "/", id, ".exit"), c.exit).IgnoreError();
+      }
+    }
+  }
+
+  void Serve(int listen_fd) {
+    UniqueFd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn) return;
+    std::string line;
+    char ch;
+    while (line.size() < (1 << 20) && ::read(conn.get(), &ch, 1) == 1 && ch != '\n') {
+      line.push_back(ch);
+    }
+    const std::string reply = Handle(Json::parse(line, nullptr, false)).dump() + "\n";
+    ::send(conn.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+  }
+
+  Json Handle(const Json& req) {
+    if (!req.is_object()) return Error("the request is not a JSON object");
+    const std::string op = req.value("op", "");
+    const std::string id = req.value("id", "");
+    if (op == "shutdown") {
+      stop_ = true;
+      return {{"ok", true}};
+    }
+    if (op == "start") return Start(id, req);
+    if (op != "kill" && op != "state" && op != "reopen") {
+      return Error(absl::StrCat("unknown op \"", op, "\""));
+    }
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return Error(absl::StrCat("no container ", id, " in this pod"));
+    Container& c = it->second;
+    if (op == "kill") {
+      if (c.running && ::kill(c.pid, req.value("signal", SIGTERM)) != 0) {
+        return Error(std::strerror(errno));
+      }
+      return {{"ok", true}};
+    }
+    if (op == "state") {
+      Json r = {{"ok", true}, {"running", c.running}, {"pid", c.pid}};
+      if (!c.running) {
+        r["exit"] = {{"exit_code", c.exit.exit_code},
+                     {"signal", c.exit.signal},
+                     {"finished_at_unix_nano", c.exit.finished_at_unix_nano}};
+      }
+      return r;
+    }
+    if (op == "reopen") {
+      absl::Status s = c.log->Reopen();
+      return s.ok() ? Json{{"ok", true}} : Error(std::string(s.message()));
+    }
+    return Error("unreachable");
+  }
+
+  Json Start(const std::string& id, const Json& req) {
+    if (id.empty() || id.find('/') != std::string::npos) return Error("bad container id");
+    if (containers_.count(id) > 0) return Error(absl::StrCat("container ", id, " exists"));
+    const Json& s = req.value("spec", Json::object());
+    Container c;
+    absl::StatusOr<std::unique_ptr<CriLogFile>> log = CriLogFile::Open(req.value("log_path", ""));
+    if (!log.ok()) return Error(std::string(log.status().message()));
+    c.log = *std::move(log);
+    c.out = std::make_unique<CriLogStream>(*c.log, "stdout");
+    c.err = std::make_unique<CriLogStream>(*c.log, "stderr");
+    int out_pipe[2], err_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+      return Error("pipe failed");
+    }
+    c.out_fd.Reset(out_pipe[0]);
+    c.err_fd.Reset(err_pipe[0]);
+    ::fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
+    ::fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);
+    UniqueFd out_w(out_pipe[1]), err_w(err_pipe[1]);
+
+    ContainerProcessSpec spec;
+    spec.rootfs = s.value("rootfs", "");
+    spec.argv = s.value("argv", std::vector<std::string>{});
+    spec.env = s.value("env", std::vector<std::string>{});
+    spec.cwd = s.value("cwd", "/");
+    spec.uid = s.value("uid", 0u);
+    spec.gid = s.value("gid", 0u);
+    spec.additional_gids = s.value("gids", std::vector<uint32_t>{});
+    for (int cap : s.value("caps", std::vector<int>{})) spec.capabilities.insert(cap);
+    spec.read_only_rootfs = s.value("read_only_rootfs", false);
+    spec.hostname_file = s.value("hostname_file", "");
+    spec.hosts_file = s.value("hosts_file", "");
+    spec.resolv_conf_file = s.value("resolv_conf_file", "");
+    for (const Json& m : s.value("mounts", Json::array())) {
+      spec.mounts.push_back({m.value("host", ""), m.value("container", ""), m.value("ro", false),
+                             MountPropagation::kPrivate});
+    }
+    spec.net_ns = pod_->NamespacePath("net");
+    spec.uts_ns = pod_->NamespacePath("uts");
+    spec.ipc_ns = pod_->NamespacePath("ipc");
+    spec.stdout_fd = out_w.get();
+    spec.stderr_fd = err_w.get();
+    absl::StatusOr<ContainerProcess> p = StartContainerProcess(spec);
+    if (!p.ok()) return Error(std::string(p.status().message()));
+    c.pid = p->pid;
+    c.running = true;
+    const pid_t pid = c.pid;
+    containers_.emplace(id, std::move(c));
+    return {{"ok", true}, {"pid", pid}};
+  }
+
+  static Json Error(const std::string& message) { return {{"ok", false}, {"error", message}}; }
+
+  std::string dir_;
+  std::unique_ptr<PodNamespaces> pod_;
+  std::map<std::string, Container> containers_;
+  bool stop_ = false;
+};
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: stockade-shim --pod-id ID --dir DIR [--hostname H] [--netns-dir D] "
+               "[--host-network]\n");
+  return 2;
+}
+
+}  // namespace
+}  // namespace stockade
+
+int main(int argc, char** argv) {
+  using namespace stockade;
+  PodNamespaceOptions pod;
+  std::string dir;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--pod-id")
+      pod.pod_id = value();
+    else if (a == "--dir")
+      dir = value();
+    else if (a == "--hostname")
+      pod.hostname = value();
+    else if (a == "--netns-dir")
+      pod.netns_dir = value();
+    else if (a == "--host-network")
+      pod.new_network = false;
+    else
+      return Usage();
+  }
+  if (pod.pod_id.empty() || dir.empty()) return Usage();
+  // Orphaned processes of the containers are re-parented to us, and reaped here.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  UniqueFd signal_fd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+
+  absl::StatusOr<std::unique_ptr<PodNamespaces>> namespaces = PodNamespaces::Create(pod);
+  if (!namespaces.ok()) {
+    std::fprintf(stdout, "error %s\n", std::string(namespaces.status().message()).c_str());
+    return 1;
+  }
+  const std::string socket_path = dir + "/shim.sock";
+  ::unlink(socket_path.c_str());
+  UniqueFd listen_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  socket_path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+  if (!listen_fd || ::bind(listen_fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) ||
+      ::listen(listen_fd.get(), 16) != 0) {
+    std::fprintf(stdout, "error cannot listen on %s: %s\n", socket_path.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
+  // Ready: the daemon reads this line, then we stop writing to its pipe.
+  std::fprintf(stdout, "ready %d\n", (*namespaces)->holder_pid());
+  std::fflush(stdout);
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  ::dup2(devnull, 1);
+  // One shim per pod: give back the start-up code pages (see startup_memory.h).
+  ReleaseStartupMemory();
+  Shim shim(dir, *std::move(namespaces));
+  const int code = shim.Run(std::move(listen_fd), std::move(signal_fd));
+  ::unlink(socket_path.c_str());
+  return code;
+}
