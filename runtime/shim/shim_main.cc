@@ -135,7 +135,7 @@ class Shim {
   }
 
   Json Handle(const Json& req) {
-    if (!req.is_object()) return Error("the request is not a JSON object");
+    if (!req.is_object()) return Error("the request is not a JSON object", "invalid");
     const std::string op = req.value("op", "");
     const std::string id = req.value("id", "");
     if (op == "shutdown") {
@@ -144,10 +144,12 @@ class Shim {
     }
     if (op == "start") return Start(id, req);
     if (op != "kill" && op != "state" && op != "reopen") {
-      return Error(absl::StrCat("unknown op \"", op, "\""));
+      return Error(absl::StrCat("unknown op \"", op, "\""), "invalid");
     }
     auto it = containers_.find(id);
-    if (it == containers_.end()) return Error(absl::StrCat("no container ", id, " in this pod"));
+    if (it == containers_.end()) {
+      return Error(absl::StrCat("no container ", id, " in this pod"), "not_found");
+    }
     Container& c = it->second;
     if (op == "kill") {
       if (c.running && ::kill(c.pid, req.value("signal", SIGTERM)) != 0) {
@@ -172,8 +174,11 @@ class Shim {
   }
 
   Json Start(const std::string& id, const Json& req) {
-    if (id.empty() || id.find('/') != std::string::npos) return Error("bad container id");
-    if (containers_.count(id) > 0) return Error(absl::StrCat("container ", id, " exists"));
+    if (id.empty() || id.find('/') != std::string::npos)
+      return Error("bad container id", "invalid");
+    if (containers_.count(id) > 0) {
+      return Error(absl::StrCat("container ", id, " exists"), "already_exists");
+    }
     const Json& s = req.value("spec", Json::object());
     Container c;
     absl::StatusOr<std::unique_ptr<CriLogFile>> log = CriLogFile::Open(req.value("log_path", ""));
@@ -222,7 +227,11 @@ class Shim {
     return {{"ok", true}, {"pid", pid}};
   }
 
-  static Json Error(const std::string& message) { return {{"ok", false}, {"error", message}}; }
+  // `code` lets the daemon map errors without parsing text: not_found, already_exists,
+  // invalid, failed.
+  static Json Error(const std::string& message, const char* code = "failed") {
+    return {{"ok", false}, {"error", message}, {"code", code}};
+  }
 
   std::string dir_;
   std::unique_ptr<PodNamespaces> pod_;

@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "runtime/shim/exit_record.h"
+#include "runtime/shim_client.h"
 #include "tests/support/daemon_process.h"
 
 namespace stockade::testing {
@@ -164,6 +165,48 @@ TEST_F(ShimTest, BadRequestsGetClearErrors) {
                           {"spec", {{"rootfs", rootfs_}, {"argv", {"/bin/nothing"}}}}});
   EXPECT_FALSE(missing.value("ok", true));
   EXPECT_THAT(missing.value("error", ""), HasSubstr("exec the command"));
+}
+
+TEST(ShimClientTest, LaunchesTalksReconnectsAndShutsDown) {
+  ASSERT_EQ(::geteuid(), 0u);
+  TempDir dir;
+  const std::string rootfs = dir.Sub("rootfs");
+  std::filesystem::create_directories(rootfs + "/bin");
+  std::filesystem::copy_file("/bin/busybox", rootfs + "/bin/busybox");
+  std::filesystem::create_symlink("busybox", rootfs + "/bin/sh");
+  ShimLaunch launch{STOCKADE_SHIM_PATH, "client-pod", dir.path(), "pod-b", dir.Sub("netns"), false};
+  absl::StatusOr<std::unique_ptr<ShimClient>> shim = ShimClient::Launch(launch, absl::Seconds(10));
+  ASSERT_TRUE(shim.ok()) << shim.status();
+  ShimContainerSpec spec;
+  spec.rootfs = rootfs;
+  spec.argv = {"/bin/sh", "-c", "echo from the client; exit 4"};
+  spec.env = {"PATH=/bin"};
+  absl::StatusOr<pid_t> pid = (*shim)->StartContainer("c1", dir.Sub("c1.log"), spec);
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  EXPECT_GT(*pid, 0);
+  EXPECT_EQ((*shim)->StartContainer("c1", dir.Sub("c1.log"), spec).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ((*shim)->State("nope").status().code(), absl::StatusCode::kNotFound);
+
+  // As after a daemon restart: a new client for the same shim sees the same containers.
+  absl::StatusOr<std::unique_ptr<ShimClient>> again = ShimClient::Connect(dir.path());
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_TRUE(WaitFor([&] { return !(*again)->State("c1")->running; }, absl::Seconds(10)));
+  EXPECT_EQ((*again)->State("c1")->exit_code, 4);
+  EXPECT_THAT(ReadFile(dir.Sub("c1.log")), HasSubstr(" stdout F from the client\n"));
+  EXPECT_TRUE((*again)->ReopenLog("c1").ok());
+
+  ASSERT_TRUE((*again)->Shutdown().ok());
+  EXPECT_TRUE(WaitFor([&] { return !ShimClient::Connect(dir.path()).ok(); }, absl::Seconds(10)));
+  EXPECT_EQ(ShimClient::Connect(dir.path()).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(ShimClientTest, AShimThatCannotStartSaysWhy) {
+  TempDir dir;
+  ShimLaunch launch{STOCKADE_SHIM_PATH, "../bad", dir.path(), "", dir.Sub("netns"), false};
+  absl::StatusOr<std::unique_ptr<ShimClient>> shim = ShimClient::Launch(launch, absl::Seconds(10));
+  EXPECT_EQ(shim.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(shim.status().message()), HasSubstr("pod id"));
 }
 
 }  // namespace

@@ -1,0 +1,69 @@
+// The daemon's side of a pod's stockade-shim: launches it detached (it must outlive
+// stockaded), reconnects to it after a restart, and sends it one JSON line per request.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "runtime/jail_spec.h"
+
+namespace stockade {
+
+struct ShimLaunch {
+  std::string shim_path;  // the stockade-shim binary
+  std::string pod_id;
+  std::string dir;  // the pod's run dir: shim.sock, <container>.exit
+  std::string hostname;
+  std::string netns_dir;
+  bool host_network = false;
+};
+
+struct ShimContainerSpec {
+  std::string rootfs;
+  std::vector<std::string> argv, env;
+  std::string cwd = "/";
+  uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> additional_gids;
+  std::set<int> capabilities;
+  bool read_only_rootfs = false;
+  std::string hostname_file, hosts_file, resolv_conf_file;
+  std::vector<VolumeMount> mounts;
+};
+
+struct ShimContainerState {
+  bool running = false;
+  pid_t pid = -1;
+  int exit_code = 0;
+  int signal = 0;
+  int64_t finished_at_unix_nano = 0;
+};
+
+class ShimClient {
+ public:
+  // Starts the shim (detached: re-parented away from the daemon) and waits until it is ready.
+  static absl::StatusOr<std::unique_ptr<ShimClient>> Launch(const ShimLaunch& launch,
+                                                            absl::Duration timeout);
+  // A shim already running in `dir` (after stockaded restarted). Unavailable if it is gone.
+  static absl::StatusOr<std::unique_ptr<ShimClient>> Connect(const std::string& dir);
+
+  absl::StatusOr<pid_t> StartContainer(const std::string& id, const std::string& log_path,
+                                       const ShimContainerSpec& spec);
+  absl::Status Kill(const std::string& id, int signal);
+  absl::StatusOr<ShimContainerState> State(const std::string& id);
+  absl::Status ReopenLog(const std::string& id);
+  // Kills the pod's containers, releases its namespaces, ends the shim.
+  absl::Status Shutdown();
+
+ private:
+  explicit ShimClient(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+};
+
+}  // namespace stockade
