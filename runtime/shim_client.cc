@@ -142,6 +142,8 @@ absl::StatusOr<pid_t> ShimClient::StartContainer(const std::string& id, const st
                     {"hostname_file", spec.hostname_file},
                     {"hosts_file", spec.hosts_file},
                     {"resolv_conf_file", spec.resolv_conf_file},
+                    {"masked_paths", spec.masked_paths},
+                    {"readonly_paths", spec.readonly_paths},
                     {"mounts", mounts}}}};
   absl::StatusOr<Json> reply = Call(dir_, request);
   if (!reply.ok()) return reply.status();

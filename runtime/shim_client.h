@@ -35,6 +35,7 @@ struct ShimContainerSpec {
   bool read_only_rootfs = false;
   std::string hostname_file, hosts_file, resolv_conf_file;
   std::vector<VolumeMount> mounts;
+  std::vector<std::string> masked_paths, readonly_paths;
 };
 
 struct ShimContainerState {

@@ -33,6 +33,10 @@ struct ContainerProcessSpec {
   // Files bind-mounted read-only at /etc/hostname, /etc/hosts, /etc/resolv.conf ("" to skip).
   std::string hostname_file, hosts_file, resolv_conf_file;
   std::vector<VolumeMount> mounts;
+  // Hidden (a file behind /dev/null, a directory behind an empty read-only tmpfs) and
+  // read-only paths, as kubelet sends them; ignored when they do not exist in the container.
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
   int stdout_fd = -1;  // -1: /dev/null
   int stderr_fd = -1;
 };

@@ -165,6 +165,26 @@ void PivotRoot(const Prepared& p) {
   }
 }
 
+// After pivot_root, so the paths are the container's own (/proc/... of its PID namespace).
+void MaskAndProtectPaths(const Prepared& p) {
+  for (const std::string& path : p.spec->masked_paths) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) continue;  // not in this container: nothing to hide
+    const int rc = S_ISDIR(st.st_mode)
+                       ? ::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, "size=0")
+                       : ::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr);
+    if (rc != 0) Fail(p, "mask a path");
+  }
+  for (const std::string& path : p.spec->readonly_paths) {
+    if (::access(path.c_str(), F_OK) != 0) continue;
+    if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+        ::mount(nullptr, path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC,
+                nullptr) != 0) {
+      Fail(p, "make a path read-only");
+    }
+  }
+}
+
 void DropToUserAndCapabilities(const Prepared& p) {
   const ContainerProcessSpec& s = *p.spec;
   for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
@@ -201,6 +221,7 @@ void SetUpStdio(const Prepared& p) {
   PopulateDev(p);
   MountPodFilesAndVolumes(p);
   PivotRoot(p);
+  MaskAndProtectPaths(p);
   DropToUserAndCapabilities(p);
   if (::chdir(p.spec->cwd.c_str()) != 0) Fail(p, "chdir to the working directory");
   SetUpStdio(p);

@@ -209,6 +209,8 @@ class Shim {
     spec.hostname_file = s.value("hostname_file", "");
     spec.hosts_file = s.value("hosts_file", "");
     spec.resolv_conf_file = s.value("resolv_conf_file", "");
+    spec.masked_paths = s.value("masked_paths", std::vector<std::string>{});
+    spec.readonly_paths = s.value("readonly_paths", std::vector<std::string>{});
     for (const Json& m : s.value("mounts", Json::array())) {
       spec.mounts.push_back({m.value("host", ""), m.value("container", ""), m.value("ro", false),
                              MountPropagation::kPrivate});

@@ -37,7 +37,7 @@ class RootContainerProcess : public ::testing::Test {
     std::filesystem::create_directories(rootfs_ + "/etc");
     std::filesystem::create_directories(rootfs_ + "/tmp");
     std::filesystem::copy_file("/bin/busybox", rootfs_ + "/bin/busybox");
-    for (const char* tool : {"sh", "id", "hostname", "cat", "ls", "touch", "echo", "grep"}) {
+    for (const char* tool : {"sh", "id", "hostname", "cat", "ls", "touch", "echo", "grep", "wc"}) {
       std::filesystem::create_symlink("busybox", rootfs_ + "/bin/" + tool);
     }
     std::ofstream(rootfs_ + "/etc/passwd")
@@ -117,6 +117,24 @@ TEST_F(RootContainerProcess, ReadOnlyRootfsAndExitCodes) {
   spec.read_only_rootfs = false;
   EXPECT_EQ(Run("echo out; echo err >&2; exit 3", spec), 3);
   EXPECT_EQ(out_, "out\nerr\n");
+}
+
+TEST_F(RootContainerProcess, MaskedAndReadOnlyPathsAsKubeletSendsThem) {
+  ContainerProcessSpec spec;
+  spec.capabilities = *ResolveCapabilities({}, {}, false);
+  std::ofstream(rootfs_ + "/etc/secret") << "top secret\n";
+  std::filesystem::create_directories(rootfs_ + "/secretdir");
+  std::ofstream(rootfs_ + "/secretdir/key") << "k\n";
+  // Paths of the kind kubelet sends (Docker's defaults), and ones the container lacks.
+  spec.masked_paths = {"/etc/secret", "/secretdir", "/sys/firmware", "/proc/kcore", "/no/such"};
+  spec.readonly_paths = {"/proc/sys", "/proc/sysrq-trigger", "/no/such/dir"};
+  ASSERT_EQ(Run("cat /etc/secret | wc -c; ls /secretdir | wc -l; ls /sys/firmware | wc -l; "
+                "(echo 1 > /proc/sys/kernel/domainname) 2>/dev/null && echo writable || echo ro",
+                spec),
+            0)
+      << out_;
+  EXPECT_EQ(out_, "0\n0\n0\nro\n");
+  EXPECT_EQ(Read(rootfs_ + "/etc/secret"), "top secret\n");  // hidden, not changed
 }
 
 TEST_F(RootContainerProcess, AMissingCommandIsReportedWithTheStep) {
