@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 
@@ -135,8 +137,13 @@ int RunDaemon(const Config& config, const std::string& version) {
   (*server)->RemoveSocket();
   const int unfinished = rpc.Drain(absl::Now() + config.grpc.shutdown_timeout);
   if (unfinished > 0) {
-    Log(LogLevel::kWarn, "cancelling calls still running at the shutdown deadline",
+    // gRPC would wait for their handlers, and the state they use must not be torn down under
+    // them: leave now. What they left half done (a pull's temp files) is discarded at the next
+    // start, as after a crash; every record written so far is synced.
+    Log(LogLevel::kWarn, "calls still running at the shutdown deadline are abandoned",
         {{"calls", absl::StrCat(unfinished)}});
+    std::fflush(nullptr);
+    std::_Exit(0);
   }
   (*server)->Shutdown(absl::Now());
   // civetweb notices a stop only at its 2 s poll quantum; the process is about to exit, so the

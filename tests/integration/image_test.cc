@@ -326,6 +326,7 @@ class StallingRegistry {
     return n;
   }
   std::atomic<bool> stall{true};
+  std::atomic<int> stall_ms{120000};
 
  private:
   FakeResponse Answer(const FakeRequest& r) {
@@ -339,7 +340,7 @@ class StallingRegistry {
       FakeResponse resp{200, {}, layer_};
       if (stall) {
         resp.stall_after = 1 << 20;
-        resp.stall_ms = 120000;
+        resp.stall_ms = stall_ms;
       }
       return resp;
     }
@@ -398,6 +399,48 @@ TEST(ImageCrashTest, KillDuringAPullLeavesNothingVisibleAndTheNextPullSucceeds) 
               "sha256:")) +
           "/payload"),
       2u << 20);
+}
+
+// SIGTERM while a pull runs: it finishes if it can within grpc.shutdown_timeout, and is
+// abandoned (and cleaned up at the next start) if it cannot.
+TEST(ShutdownTest, InFlightPullsFinishWithinTheBoundOrAreAbandoned) {
+  for (const bool finishes : {true, false}) {
+    StallingRegistry registry;
+    registry.stall_ms = finishes ? 1500 : 120000;
+    TempDir dir;
+    DaemonProcess daemon(dir.path());
+    daemon.config_yaml =
+        finishes ? "grpc: {shutdown_timeout: 30s}\n" : "grpc: {shutdown_timeout: 1s}\n";
+    ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
+    grpc::Status result;
+    std::thread puller([&] {
+      auto images = v1::ImageService::NewStub(daemon.Channel());
+      v1::PullImageRequest req;
+      req.mutable_image()->set_image(registry.Ref());
+      v1::PullImageResponse resp;
+      result = images->PullImage(Ctx(60).get(), req, &resp);
+    });
+    const std::string ingest = daemon.state_dir + "/images/content/ingest";
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          std::error_code ec;
+          return !std::filesystem::is_empty(ingest, ec) && !ec;
+        },
+        absl::Seconds(20)));
+    const absl::Time start = absl::Now();
+    EXPECT_EQ(daemon.Stop(SIGTERM, absl::Seconds(40)), 0) << daemon.Stderr();
+    puller.join();
+    if (finishes) {
+      EXPECT_TRUE(result.ok()) << result.error_message();
+    } else {
+      EXPECT_FALSE(result.ok());
+      EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+      EXPECT_THAT(daemon.Stderr(), HasSubstr("abandoned"));
+      // The next start discards the half-done pull.
+      ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
+      EXPECT_TRUE(std::filesystem::is_empty(ingest));
+    }
+  }
 }
 
 TEST(ImageDedupTest, ConcurrentPullsFetchEachLayerOnce) {
