@@ -159,15 +159,7 @@ absl::Status ContentStore::Delete(const Digest& digest) {
 }
 
 absl::StatusOr<std::vector<Digest>> ContentStore::List() const {
-  std::vector<Digest> out;
-  std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(root_ + "/blobs/sha256", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    absl::StatusOr<Digest> d = Digest::Parse("sha256:" + it->path().filename().string());
-    if (d.ok()) out.push_back(*d);
-  }
-  if (ec) return ErrnoError(ec.value(), absl::StrCat("list ", root_, "/blobs/sha256"));
-  return out;
+  return ListDigestNamedEntries(root_ + "/blobs/sha256");
 }
 
 }  // namespace stockade

@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <filesystem>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -32,6 +34,20 @@ absl::StatusOr<Digest> Digest::Parse(absl::string_view text) {
     }
   }
   return Digest(std::string(hex));
+}
+
+absl::StatusOr<std::vector<Digest>> ListDigestNamedEntries(const std::string& dir) {
+  std::vector<Digest> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    absl::StatusOr<Digest> d = Digest::Parse("sha256:" + it->path().filename().string());
+    if (d.ok()) out.push_back(*d);
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return absl::ErrnoToStatus(ec.value(), absl::StrCat("list ", dir));
+  }
+  return out;
 }
 
 struct Sha256::State {

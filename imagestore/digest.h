@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -26,6 +27,10 @@ class Digest {
   explicit Digest(std::string hex) : hex_(std::move(hex)) {}
   std::string hex_;
 };
+
+// The entries of `dir` whose names are sha256 hex digests (the layout of blobs/sha256 and
+// layers/sha256); other names are skipped. A missing directory lists as empty.
+absl::StatusOr<std::vector<Digest>> ListDigestNamedEntries(const std::string& dir);
 
 // Incremental SHA-256.
 class Sha256 {

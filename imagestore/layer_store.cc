@@ -173,15 +173,7 @@ absl::Status LayerStore::Remove(const Digest& diff_id) {
 }
 
 absl::StatusOr<std::vector<Digest>> LayerStore::List() const {
-  std::vector<Digest> out;
-  std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(root_ + "/sha256", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    absl::StatusOr<Digest> d = Digest::Parse("sha256:" + it->path().filename().string());
-    if (d.ok()) out.push_back(*d);
-  }
-  if (ec) return ErrnoError(ec.value(), absl::StrCat("list ", root_));
-  return out;
+  return ListDigestNamedEntries(root_ + "/sha256");
 }
 
 absl::StatusOr<std::string> LayerStore::NewTempDir() const {

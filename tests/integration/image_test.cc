@@ -19,6 +19,7 @@
 #include "runtime/v1/api.grpc.pb.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/fake_http_server.h"
+#include "tests/support/files.h"
 #include "tests/support/tar_builder.h"
 #include "tests/support/test_registry.h"
 
@@ -34,13 +35,6 @@ std::unique_ptr<grpc::ClientContext> Ctx(int seconds = 60) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
   return ctx;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 class ImageTest : public ::testing::Test {

@@ -16,6 +16,7 @@
 #include "runtime/shim/exit_record.h"
 #include "runtime/shim_client.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/files.h"
 
 namespace stockade::testing {
 namespace {
@@ -103,13 +104,6 @@ class ShimTest : public ::testing::Test {
   std::string rootfs_;
   pid_t pid_ = -1;
 };
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 TEST_F(ShimTest, RunsAContainerWritesCriLogsAndRecordsTheExit) {
   Json started = Start("c1", "echo hello from $(hostname); echo oops >&2; exit 3");

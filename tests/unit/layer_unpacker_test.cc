@@ -11,6 +11,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/files.h"
 #include "tests/support/string_source.h"
 #include "tests/support/tar_builder.h"
 #include "tests/support/temp_dir.h"
@@ -33,13 +34,6 @@ absl::StatusOr<UnpackResult> Unpack(const std::string& tar, const std::string& d
                                     const UnpackOptions& o = Unprivileged()) {
   StringSource source(tar, 1000);  // odd chunk size: entries straddle reads
   return UnpackLayer(source, dest, o);
-}
-
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 std::string Gzip(const std::string& data) {
@@ -71,7 +65,7 @@ TEST(LayerUnpacker, ExtractsFilesDirsLinksModesAndReportsTheDiffId) {
   EXPECT_EQ(r->diff_id, Sha256::Of(tar));
   EXPECT_EQ(r->bytes, tar.size());
   EXPECT_EQ(r->entries, 6u);
-  EXPECT_EQ(Read(dir.Sub("bin/tool")), "#!/bin/sh\n");
+  EXPECT_EQ(testing::ReadFile(dir.Sub("bin/tool")), "#!/bin/sh\n");
   struct stat st;
   ASSERT_EQ(::stat(dir.Sub("bin/tool").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0755u);
@@ -88,7 +82,7 @@ TEST(LayerUnpacker, AcceptsTarWithoutEndBlocksAsContainerdDoes) {
   const std::string tar = TarBuilder().File("a", "aaa").File("b", "bbb").FinishWithoutEndBlocks();
   absl::StatusOr<UnpackResult> r = Unpack(tar, dir.path());
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(Read(dir.Sub("b")), "bbb");
+  EXPECT_EQ(testing::ReadFile(dir.Sub("b")), "bbb");
   EXPECT_EQ(r->diff_id, Sha256::Of(tar));
 }
 
@@ -100,7 +94,7 @@ TEST(LayerUnpacker, GzipStreamIsDecompressedOnTheWay) {
   absl::StatusOr<UnpackResult> r = UnpackLayer(*source, dir.path(), Unprivileged());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->diff_id, Sha256::Of(tar));
-  EXPECT_EQ(Read(dir.Sub("data/file")).size(), 100000u);
+  EXPECT_EQ(testing::ReadFile(dir.Sub("data/file")).size(), 100000u);
 }
 
 TEST(LayerUnpacker, ConcatenatedGzipMembersAreOneStream) {
@@ -112,7 +106,7 @@ TEST(LayerUnpacker, ConcatenatedGzipMembersAreOneStream) {
   absl::StatusOr<UnpackResult> r = UnpackLayer(*source, dir.path(), Unprivileged());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->diff_id, Sha256::Of(tar));
-  EXPECT_EQ(Read(dir.Sub("b")), "b");
+  EXPECT_EQ(testing::ReadFile(dir.Sub("b")), "b");
 }
 
 TEST(LayerUnpacker, CorruptGzipIsDataLoss) {
@@ -154,7 +148,7 @@ TEST_P(HostileLayer, IsRefusedAndWritesNothingOutside) {
   EXPECT_THAT(std::string(r.status().message()), HasSubstr(GetParam().message));
   // Nothing landed next to the layer root, and the file beside it is intact.
   EXPECT_TRUE(std::filesystem::is_empty(outer.Sub("outside")));
-  EXPECT_EQ(Read(outer.Sub("secret")), "do not touch");
+  EXPECT_EQ(testing::ReadFile(outer.Sub("secret")), "do not touch");
   EXPECT_FALSE(std::filesystem::exists(outer.Sub("evil")));
 }
 
@@ -204,8 +198,8 @@ TEST(LayerUnpacker, ReplacingASymlinkWithAFileDoesNotFollowIt) {
   const std::string tar =
       TarBuilder().Symlink("link", "../target").File("link", "replaced").Finish();
   ASSERT_TRUE(Unpack(tar, root).ok());
-  EXPECT_EQ(Read(outer.Sub("target")), "original");
-  EXPECT_EQ(Read(root + "/link"), "replaced");
+  EXPECT_EQ(testing::ReadFile(outer.Sub("target")), "original");
+  EXPECT_EQ(testing::ReadFile(root + "/link"), "replaced");
   EXPECT_FALSE(std::filesystem::is_symlink(root + "/link"));
 }
 
@@ -240,7 +234,7 @@ TEST(LayerUnpacker, AppliedWhiteoutsDeleteWhatTheyHide) {
   EXPECT_TRUE(std::filesystem::exists(dir.Sub("keep")));
   EXPECT_FALSE(std::filesystem::exists(dir.Sub("gone")));
   EXPECT_FALSE(std::filesystem::exists(dir.Sub("opaque/old")));
-  EXPECT_EQ(Read(dir.Sub("opaque/new")), "n");
+  EXPECT_EQ(testing::ReadFile(dir.Sub("opaque/new")), "n");
 }
 
 TEST(LayerUnpacker, DeviceNodesAreSkippedWhenNotAllowed) {

@@ -13,19 +13,13 @@
 #include "runtime/capabilities.h"
 #include "runtime/linux/container_process.h"
 #include "runtime/linux/pod_namespaces.h"
+#include "tests/support/files.h"
 #include "tests/support/temp_dir.h"
 
 namespace stockade {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class RootContainerProcess : public ::testing::Test {
  protected:
@@ -75,7 +69,7 @@ class RootContainerProcess : public ::testing::Test {
     if (!p.ok()) return -1;
     int status = 0;
     ::waitpid(p->pid, &status, 0);
-    out_ = Read(log);
+    out_ = testing::ReadFile(log);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
@@ -134,7 +128,7 @@ TEST_F(RootContainerProcess, MaskedAndReadOnlyPathsAsKubeletSendsThem) {
             0)
       << out_;
   EXPECT_EQ(out_, "0\n0\n0\nro\n");
-  EXPECT_EQ(Read(rootfs_ + "/etc/secret"), "top secret\n");  // hidden, not changed
+  EXPECT_EQ(testing::ReadFile(rootfs_ + "/etc/secret"), "top secret\n");  // hidden, not changed
 }
 
 TEST_F(RootContainerProcess, AMissingCommandIsReportedWithTheStep) {

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "imagestore/layer_unpacker.h"
 #include "imagestore/snapshotter.h"
+#include "tests/support/files.h"
 #include "tests/support/string_source.h"
 #include "tests/support/tar_builder.h"
 #include "tests/support/temp_dir.h"
@@ -19,13 +20,6 @@ namespace {
 using testing::StringSource;
 using testing::TarBuilder;
 using testing::TempDir;
-
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class SnapshotterTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -79,11 +73,11 @@ class SnapshotterTest : public ::testing::TestWithParam<std::string> {
 TEST_P(SnapshotterTest, MergedViewHonoursWhiteoutsAndKeepsLayersPristine) {
   absl::StatusOr<std::string> rootfs = snapshotter_->Prepare("ctr-1", layers_);
   ASSERT_TRUE(rootfs.ok()) << rootfs.status();
-  EXPECT_EQ(Read(*rootfs + "/etc/os-release"), "top\n");
+  EXPECT_EQ(testing::ReadFile(*rootfs + "/etc/os-release"), "top\n");
   EXPECT_FALSE(std::filesystem::exists(*rootfs + "/etc/gone"));
   EXPECT_FALSE(std::filesystem::exists(*rootfs + "/opaque/old"));
-  EXPECT_EQ(Read(*rootfs + "/opaque/new"), "n");
-  EXPECT_EQ(Read(*rootfs + "/link"), "top\n");
+  EXPECT_EQ(testing::ReadFile(*rootfs + "/opaque/new"), "n");
+  EXPECT_EQ(testing::ReadFile(*rootfs + "/link"), "top\n");
   struct stat st;
   ASSERT_EQ(::stat((*rootfs + "/bin/tool").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0755u);
@@ -92,13 +86,13 @@ TEST_P(SnapshotterTest, MergedViewHonoursWhiteoutsAndKeepsLayersPristine) {
   // Writes land in the snapshot only.
   std::ofstream(*rootfs + "/etc/os-release") << "changed\n";
   std::filesystem::remove(*rootfs + "/bin/tool2");
-  EXPECT_EQ(Read(layers_[1] + "/etc/os-release"), "top\n");
+  EXPECT_EQ(testing::ReadFile(layers_[1] + "/etc/os-release"), "top\n");
   EXPECT_TRUE(std::filesystem::exists(layers_[0] + "/bin/tool2"));
 
   // A second snapshot of the same layers is independent.
   absl::StatusOr<std::string> other = snapshotter_->Prepare("ctr-2", layers_);
   ASSERT_TRUE(other.ok());
-  EXPECT_EQ(Read(*other + "/etc/os-release"), "top\n");
+  EXPECT_EQ(testing::ReadFile(*other + "/etc/os-release"), "top\n");
   EXPECT_EQ(snapshotter_->Prepare("ctr-1", layers_).status().code(),
             absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(snapshotter_->List()->size(), 2u);
