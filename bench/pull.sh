@@ -37,7 +37,7 @@ image="$registry/bench/big:1.0"
 wait_socket() { for _ in $(seq 500); do [[ -S $1 ]] && return 0; sleep 0.02; done; return 1; }
 
 echo "== stockaded ($image, $runs runs)"
-build/release/cri/stockaded --socket "$work/s/s.sock" --state-dir "$work/s/state" \
+build/release/bin/stockaded --socket "$work/s/s.sock" --state-dir "$work/s/state" \
   --run-dir "$work/s/run" --log-level warn 2>"$work/stockaded.log" &
 sd_pid=$!
 wait_socket "$work/s/s.sock"

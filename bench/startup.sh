@@ -56,7 +56,7 @@ echo "medians of $runs runs, ${idle}s idle before the memory sample"
 # stockaded with its defaults, on private paths; metrics on as by default (port 0 here).
 printf 'metrics:\n  address: "127.0.0.1:0"\n' > "$work/stockaded.yaml"
 measure stockaded "$work/s/stockade.sock" \
-  build/release/cri/stockaded --config "$work/stockaded.yaml" --socket "$work/s/stockade.sock" \
+  build/release/bin/stockaded --config "$work/stockaded.yaml" --socket "$work/s/stockade.sock" \
   --state-dir "$work/s/state" --run-dir "$work/s/run"
 
 # containerd with its defaults (CRI plugin on), on private paths and a private socket.

@@ -12,36 +12,31 @@ grpc::Status RuntimeServiceImpl::Version(grpc::ServerContext* context,
 grpc::Status RuntimeServiceImpl::RunPodSandbox(grpc::ServerContext* context,
                                                const runtime::v1::RunPodSandboxRequest* request,
                                                runtime::v1::RunPodSandboxResponse* response) {
-  return rpc_.Serve("RunPodSandbox",
-                    [] { return RpcInstrumentation::NotImplementedYet("RunPodSandbox"); });
+  return rpc_.Serve("RunPodSandbox", [&] { return DoRunPodSandbox(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::StopPodSandbox(grpc::ServerContext* context,
                                                 const runtime::v1::StopPodSandboxRequest* request,
                                                 runtime::v1::StopPodSandboxResponse* response) {
-  return rpc_.Serve("StopPodSandbox",
-                    [] { return RpcInstrumentation::NotImplementedYet("StopPodSandbox"); });
+  return rpc_.Serve("StopPodSandbox", [&] { return DoStopPodSandbox(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::RemovePodSandbox(
     grpc::ServerContext* context, const runtime::v1::RemovePodSandboxRequest* request,
     runtime::v1::RemovePodSandboxResponse* response) {
-  return rpc_.Serve("RemovePodSandbox",
-                    [] { return RpcInstrumentation::NotImplementedYet("RemovePodSandbox"); });
+  return rpc_.Serve("RemovePodSandbox", [&] { return DoRemovePodSandbox(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::PodSandboxStatus(
     grpc::ServerContext* context, const runtime::v1::PodSandboxStatusRequest* request,
     runtime::v1::PodSandboxStatusResponse* response) {
-  return rpc_.Serve("PodSandboxStatus",
-                    [] { return RpcInstrumentation::NotImplementedYet("PodSandboxStatus"); });
+  return rpc_.Serve("PodSandboxStatus", [&] { return DoPodSandboxStatus(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::ListPodSandbox(grpc::ServerContext* context,
                                                 const runtime::v1::ListPodSandboxRequest* request,
                                                 runtime::v1::ListPodSandboxResponse* response) {
-  return rpc_.Serve("ListPodSandbox",
-                    [] { return RpcInstrumentation::NotImplementedYet("ListPodSandbox"); });
+  return rpc_.Serve("ListPodSandbox", [&] { return DoListPodSandbox(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::StreamPodSandboxes(
@@ -54,36 +49,31 @@ grpc::Status RuntimeServiceImpl::StreamPodSandboxes(
 grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext* context,
                                                  const runtime::v1::CreateContainerRequest* request,
                                                  runtime::v1::CreateContainerResponse* response) {
-  return rpc_.Serve("CreateContainer",
-                    [] { return RpcInstrumentation::NotImplementedYet("CreateContainer"); });
+  return rpc_.Serve("CreateContainer", [&] { return DoCreateContainer(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::StartContainer(grpc::ServerContext* context,
                                                 const runtime::v1::StartContainerRequest* request,
                                                 runtime::v1::StartContainerResponse* response) {
-  return rpc_.Serve("StartContainer",
-                    [] { return RpcInstrumentation::NotImplementedYet("StartContainer"); });
+  return rpc_.Serve("StartContainer", [&] { return DoStartContainer(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::StopContainer(grpc::ServerContext* context,
                                                const runtime::v1::StopContainerRequest* request,
                                                runtime::v1::StopContainerResponse* response) {
-  return rpc_.Serve("StopContainer",
-                    [] { return RpcInstrumentation::NotImplementedYet("StopContainer"); });
+  return rpc_.Serve("StopContainer", [&] { return DoStopContainer(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::RemoveContainer(grpc::ServerContext* context,
                                                  const runtime::v1::RemoveContainerRequest* request,
                                                  runtime::v1::RemoveContainerResponse* response) {
-  return rpc_.Serve("RemoveContainer",
-                    [] { return RpcInstrumentation::NotImplementedYet("RemoveContainer"); });
+  return rpc_.Serve("RemoveContainer", [&] { return DoRemoveContainer(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::ListContainers(grpc::ServerContext* context,
                                                 const runtime::v1::ListContainersRequest* request,
                                                 runtime::v1::ListContainersResponse* response) {
-  return rpc_.Serve("ListContainers",
-                    [] { return RpcInstrumentation::NotImplementedYet("ListContainers"); });
+  return rpc_.Serve("ListContainers", [&] { return DoListContainers(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::StreamContainers(
@@ -96,29 +86,27 @@ grpc::Status RuntimeServiceImpl::StreamContainers(
 grpc::Status RuntimeServiceImpl::ContainerStatus(grpc::ServerContext* context,
                                                  const runtime::v1::ContainerStatusRequest* request,
                                                  runtime::v1::ContainerStatusResponse* response) {
-  return rpc_.Serve("ContainerStatus",
-                    [] { return RpcInstrumentation::NotImplementedYet("ContainerStatus"); });
+  return rpc_.Serve("ContainerStatus", [&] { return DoContainerStatus(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::UpdateContainerResources(
     grpc::ServerContext* context, const runtime::v1::UpdateContainerResourcesRequest* request,
     runtime::v1::UpdateContainerResourcesResponse* response) {
-  return rpc_.Serve("UpdateContainerResources", [] {
-    return RpcInstrumentation::NotImplementedYet("UpdateContainerResources");
-  });
+  return rpc_.Serve("UpdateContainerResources",
+                    [&] { return DoUpdateContainerResources(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::ReopenContainerLog(
     grpc::ServerContext* context, const runtime::v1::ReopenContainerLogRequest* request,
     runtime::v1::ReopenContainerLogResponse* response) {
   return rpc_.Serve("ReopenContainerLog",
-                    [] { return RpcInstrumentation::NotImplementedYet("ReopenContainerLog"); });
+                    [&] { return DoReopenContainerLog(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::ExecSync(grpc::ServerContext* context,
                                           const runtime::v1::ExecSyncRequest* request,
                                           runtime::v1::ExecSyncResponse* response) {
-  return rpc_.Serve("ExecSync", [] { return RpcInstrumentation::NotImplementedYet("ExecSync"); });
+  return rpc_.Serve("ExecSync", [&] { return DoExecSync(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::Exec(grpc::ServerContext* context,
@@ -254,8 +242,7 @@ grpc::Status RuntimeServiceImpl::RuntimeConfig(grpc::ServerContext* context,
 grpc::Status RuntimeServiceImpl::UpdatePodSandboxResources(
     grpc::ServerContext* context, const runtime::v1::UpdatePodSandboxResourcesRequest* request,
     runtime::v1::UpdatePodSandboxResourcesResponse* response) {
-  return rpc_.Serve("UpdatePodSandboxResources", [] {
-    return RpcInstrumentation::NotImplementedYet("UpdatePodSandboxResources");
-  });
+  return rpc_.Serve("UpdatePodSandboxResources",
+                    [&] { return DoUpdatePodSandboxResources(*request, *response); });
 }
 }  // namespace stockade

@@ -10,6 +10,7 @@
 
 namespace stockade {
 
+class RuntimeCore;
 class RuntimeSettings;
 struct Config;
 
@@ -23,8 +24,8 @@ struct DaemonInfo {
 class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
  public:
   RuntimeServiceImpl(RpcInstrumentation& rpc, const Config& config, const DaemonInfo& daemon,
-                     RuntimeSettings& settings)
-      : rpc_(rpc), config_(config), daemon_(daemon), settings_(settings) {}
+                     RuntimeSettings& settings, RuntimeCore& core)
+      : rpc_(rpc), config_(config), daemon_(daemon), settings_(settings), core_(core) {}
 
   grpc::Status Version(grpc::ServerContext* context, const runtime::v1::VersionRequest* request,
                        runtime::v1::VersionResponse* response) override;
@@ -134,6 +135,38 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
       runtime::v1::UpdatePodSandboxResourcesResponse* response) override;
 
  private:
+  absl::Status DoRunPodSandbox(const runtime::v1::RunPodSandboxRequest& request,
+                               runtime::v1::RunPodSandboxResponse& response);
+  absl::Status DoStopPodSandbox(const runtime::v1::StopPodSandboxRequest& request,
+                                runtime::v1::StopPodSandboxResponse& response);
+  absl::Status DoRemovePodSandbox(const runtime::v1::RemovePodSandboxRequest& request,
+                                  runtime::v1::RemovePodSandboxResponse& response);
+  absl::Status DoPodSandboxStatus(const runtime::v1::PodSandboxStatusRequest& request,
+                                  runtime::v1::PodSandboxStatusResponse& response);
+  absl::Status DoListPodSandbox(const runtime::v1::ListPodSandboxRequest& request,
+                                runtime::v1::ListPodSandboxResponse& response);
+  absl::Status DoCreateContainer(const runtime::v1::CreateContainerRequest& request,
+                                 runtime::v1::CreateContainerResponse& response);
+  absl::Status DoStartContainer(const runtime::v1::StartContainerRequest& request,
+                                runtime::v1::StartContainerResponse& response);
+  absl::Status DoStopContainer(const runtime::v1::StopContainerRequest& request,
+                               runtime::v1::StopContainerResponse& response);
+  absl::Status DoRemoveContainer(const runtime::v1::RemoveContainerRequest& request,
+                                 runtime::v1::RemoveContainerResponse& response);
+  absl::Status DoListContainers(const runtime::v1::ListContainersRequest& request,
+                                runtime::v1::ListContainersResponse& response);
+  absl::Status DoContainerStatus(const runtime::v1::ContainerStatusRequest& request,
+                                 runtime::v1::ContainerStatusResponse& response);
+  absl::Status DoUpdateContainerResources(
+      const runtime::v1::UpdateContainerResourcesRequest& request,
+      runtime::v1::UpdateContainerResourcesResponse& response);
+  absl::Status DoReopenContainerLog(const runtime::v1::ReopenContainerLogRequest& request,
+                                    runtime::v1::ReopenContainerLogResponse& response);
+  absl::Status DoExecSync(const runtime::v1::ExecSyncRequest& request,
+                          runtime::v1::ExecSyncResponse& response);
+  absl::Status DoUpdatePodSandboxResources(
+      const runtime::v1::UpdatePodSandboxResourcesRequest& request,
+      runtime::v1::UpdatePodSandboxResourcesResponse& response);
   absl::Status DoVersion(const runtime::v1::VersionRequest& request,
                          runtime::v1::VersionResponse& response);
   absl::Status DoStatus(const runtime::v1::StatusRequest& request,
@@ -147,6 +180,7 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
   const Config& config_;
   const DaemonInfo& daemon_;
   RuntimeSettings& settings_;
+  RuntimeCore& core_;
 };
 
 }  // namespace stockade

@@ -68,6 +68,11 @@ absl::StatusOr<std::unique_ptr<ShimClient>> ShimClient::Launch(const ShimLaunch&
   if (!launch.hostname.empty()) args.insert(args.end(), {"--hostname", launch.hostname});
   if (!launch.netns_dir.empty()) args.insert(args.end(), {"--netns-dir", launch.netns_dir});
   if (launch.host_network) args.push_back("--host-network");
+  if (launch.host_ipc) args.push_back("--host-ipc");
+  if (launch.pod_pid) args.push_back("--pod-pid");
+  for (const auto& [key, value] : launch.sysctls) {
+    args.insert(args.end(), {"--sysctl", absl::StrCat(key, "=", value)});
+  }
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -124,7 +129,10 @@ absl::StatusOr<pid_t> ShimClient::StartContainer(const std::string& id, const st
                                                  const ShimContainerSpec& spec) {
   Json mounts = Json::array();
   for (const VolumeMount& m : spec.mounts) {
-    mounts.push_back({{"host", m.host_path}, {"container", m.container_path}, {"ro", m.read_only}});
+    mounts.push_back({{"host", m.host_path},
+                      {"container", m.container_path},
+                      {"ro", m.read_only},
+                      {"propagation", static_cast<int>(m.propagation)}});
   }
   Json request = {{"op", "start"},
                   {"id", id},
@@ -144,7 +152,12 @@ absl::StatusOr<pid_t> ShimClient::StartContainer(const std::string& id, const st
                     {"resolv_conf_file", spec.resolv_conf_file},
                     {"masked_paths", spec.masked_paths},
                     {"readonly_paths", spec.readonly_paths},
-                    {"mounts", mounts}}}};
+                    {"mounts", mounts},
+                    {"pid_ns", spec.pid_ns},
+                    {"cgroup_procs", spec.cgroup_procs_files},
+                    {"no_new_privs", spec.no_new_privs},
+                    {"seccomp_filter", spec.seccomp_filter}}}};
+  if (spec.oom_score_adj) request["spec"]["oom_score_adj"] = *spec.oom_score_adj;
   absl::StatusOr<Json> reply = Call(dir_, request);
   if (!reply.ok()) return reply.status();
   return reply->value("pid", -1);
@@ -171,6 +184,10 @@ absl::StatusOr<ShimContainerState> ShimClient::State(const std::string& id) {
 
 absl::Status ShimClient::ReopenLog(const std::string& id) {
   return Call(dir_, {{"op", "reopen"}, {"id", id}}).status();
+}
+
+absl::Status ShimClient::Forget(const std::string& id) {
+  return Call(dir_, {{"op", "forget"}, {"id", id}}).status();
 }
 
 absl::Status ShimClient::Shutdown() { return Call(dir_, {{"op", "shutdown"}}).status(); }

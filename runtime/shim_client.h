@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -23,6 +24,9 @@ struct ShimLaunch {
   std::string hostname;
   std::string netns_dir;
   bool host_network = false;
+  bool host_ipc = false;
+  bool pod_pid = false;  // one PID namespace for the pod's containers
+  std::map<std::string, std::string> sysctls;
 };
 
 struct ShimContainerSpec {
@@ -36,6 +40,11 @@ struct ShimContainerSpec {
   std::string hostname_file, hosts_file, resolv_conf_file;
   std::vector<VolumeMount> mounts;
   std::vector<std::string> masked_paths, readonly_paths;
+  std::string pid_ns;  // "": its own; "pod"; "host"; or /proc/<pid>/ns/pid of a target
+  std::vector<std::string> cgroup_procs_files;
+  std::optional<int> oom_score_adj;
+  bool no_new_privs = true;
+  std::vector<uint64_t> seccomp_filter;  // struct sock_filter[]; empty: none
 };
 
 struct ShimContainerState {
@@ -59,6 +68,8 @@ class ShimClient {
   absl::Status Kill(const std::string& id, int signal);
   absl::StatusOr<ShimContainerState> State(const std::string& id);
   absl::Status ReopenLog(const std::string& id);
+  // Drops an ended container's entry and exit record.
+  absl::Status Forget(const std::string& id);
   // Kills the pod's containers, releases its namespaces, ends the shim.
   absl::Status Shutdown();
 

@@ -17,4 +17,4 @@ stockaded is starting on unix://$socket (Ctrl-C stops it)
   crictl:  crictl --runtime-endpoint unix://$socket version   (or deploy/crictl.yaml)
   kubelet: --container-runtime-endpoint=unix://$socket        (see deploy/kubelet-config.yaml)
 MSG
-exec build/release/cri/stockaded "$@"
+exec build/release/bin/stockaded "$@"

@@ -73,7 +73,8 @@ INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 ACCEPT_ALL = ", ".join([OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST])
 
 BUSYBOX_LINKS = ["sh", "ls", "cat", "echo", "id", "sleep", "env", "hostname", "true", "false",
-                 "touch", "mkdir", "rm", "head", "wc", "ps", "stat", "readlink"]
+                 "touch", "mkdir", "rm", "head", "wc", "ps", "stat", "readlink", "tail", "dd",
+                 "grep", "kill", "cut", "mount", "unshare"]
 
 
 def sha256(data):

@@ -23,8 +23,11 @@
 #include "runtime/common/startup_memory.h"
 #include "runtime/common/state_dir_lock.h"
 #include "runtime/metrics/metrics_server.h"
+#include "runtime/platform_backend.h"
+#include "runtime/runtime_core.h"
 #include "runtime/runtime_settings.h"
 #include "runtime/state/rocksdb_state_store.h"
+#include "runtime/store_image_source.h"
 
 namespace stockade {
 namespace {
@@ -111,7 +114,20 @@ int RunDaemon(const Config& config, const std::string& version) {
       image_options, **store, NewDistributionRegistry(registry_hosts, registry_options));
   if (!images.ok()) return Fail(images.status());
 
-  RuntimeServiceImpl runtime_service(rpc, config, info, **settings);
+  absl::StatusOr<PlatformBackend> platform =
+      OpenPlatformBackend({config.state_dir, config.run_dir, ""});
+  if (!platform.ok()) return Fail(platform.status());
+  std::unique_ptr<ContainerImageSource> image_source = NewStoreImageSource(**images);
+  RuntimeCoreOptions core_options;
+  core_options.run_dir = config.run_dir;
+  core_options.netns_dir = platform->netns_dir;
+  core_options.node_oom_score_adj = platform->oom_score_adj;
+  absl::StatusOr<std::unique_ptr<RuntimeCore>> core = RuntimeCore::Open(
+      {**store, *platform->jails, *platform->limiter, *platform->snapshotter, *image_source},
+      core_options);
+  if (!core.ok()) return Fail(core.status());
+
+  RuntimeServiceImpl runtime_service(rpc, config, info, **settings, **core);
   ImageServiceImpl image_service(rpc, **images);
   CriServerOptions options{config.socket_path, static_cast<int>(config.grpc.max_recv_message_bytes),
                            static_cast<int>(config.grpc.max_send_message_bytes)};

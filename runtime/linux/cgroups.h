@@ -22,6 +22,8 @@ class LinuxCgroups {
   absl::Status Create(const std::string& path);
   absl::Status Apply(const std::string& path, const ResourceLimits& limits);
   absl::Status AddProcess(const std::string& path, pid_t pid);
+  // The cgroup.procs files a process writes "0" to, to enter the cgroup itself.
+  std::vector<std::string> ProcsFiles(const std::string& path) const;
   // How many times the OOM killer has killed in the cgroup.
   absl::StatusOr<int64_t> OomKills(const std::string& path) const;
   // Removes the cgroup (it must hold no processes); removing what is gone succeeds.

@@ -107,6 +107,12 @@ absl::Status LinuxCgroups::AddProcess(const std::string& path, pid_t pid) {
   return absl::OkStatus();
 }
 
+std::vector<std::string> LinuxCgroups::ProcsFiles(const std::string& path) const {
+  std::vector<std::string> files;
+  for (const std::string& dir : Dirs(path)) files.push_back(dir + "/cgroup.procs");
+  return files;
+}
+
 absl::StatusOr<int64_t> LinuxCgroups::OomKills(const std::string& path) const {
   const std::string file = version_ == CgroupVersion::kV2
                                ? Dir("", path) + "/memory.events"

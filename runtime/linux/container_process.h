@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,6 +31,15 @@ struct ContainerProcessSpec {
   bool read_only_rootfs = false;
   // The pod's namespaces to join ("" to keep the caller's): /proc/<holder>/ns/{net,uts,ipc}.
   std::string net_ns, uts_ns, ipc_ns;
+  // PID namespace: a new one (the process is its PID 1), or join `pid_ns` (the pod's, or a
+  // target container's), or neither: the caller's (the node's).
+  bool new_pid_namespace = true;
+  std::string pid_ns;
+  // cgroup.procs (v2) or per-hierarchy cgroup.procs files (v1) the process enters first.
+  std::vector<std::string> cgroup_procs_files;
+  std::optional<int> oom_score_adj;
+  // A classic-BPF seccomp filter (struct sock_filter[]), loaded last before exec; empty: none.
+  std::vector<uint64_t> seccomp_filter;
   // Files bind-mounted read-only at /etc/hostname, /etc/hosts, /etc/resolv.conf ("" to skip).
   std::string hostname_file, hosts_file, resolv_conf_file;
   std::vector<VolumeMount> mounts;

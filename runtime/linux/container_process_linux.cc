@@ -1,6 +1,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -18,6 +20,7 @@
 #include "runtime/common/errors.h"
 #include "runtime/common/unique_fd.h"
 #include "runtime/linux/container_process.h"
+#include "runtime/linux/process_identity.h"
 
 namespace stockade {
 namespace {
@@ -33,8 +36,9 @@ struct StepFailure {
 struct Prepared {
   const ContainerProcessSpec* spec;
   std::vector<char*> argv, envp;
-  std::vector<gid_t> groups;
+  PreparedIdentity identity;
   int report_fd;
+  std::string oom_score_adj;  // "" to leave it
 };
 
 [[noreturn]] void Fail(const Prepared& p, const char* step) {
@@ -57,6 +61,22 @@ void JoinPodNamespaces(const Prepared& p) {
     if (path->empty()) continue;
     int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 || ::setns(fd, type) != 0) Fail(p, "join a pod namespace");
+    ::close(fd);
+  }
+}
+
+// Before anything else, so that every allocation of the set-up is accounted to the container.
+void EnterCgroupAndScoreOom(const Prepared& p) {
+  for (const std::string& file : p.spec->cgroup_procs_files) {
+    int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, "0", 1) != 1) Fail(p, "enter the container's cgroup");
+    ::close(fd);
+  }
+  if (!p.oom_score_adj.empty()) {
+    int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, p.oom_score_adj.data(), p.oom_score_adj.size()) < 0) {
+      Fail(p, "set oom_score_adj");
+    }
     ::close(fd);
   }
 }
@@ -186,25 +206,12 @@ void MaskAndProtectPaths(const Prepared& p) {
 }
 
 void DropToUserAndCapabilities(const Prepared& p) {
-  const ContainerProcessSpec& s = *p.spec;
-  for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
-    if (s.capabilities.count(cap) == 0 && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
-        errno != EINVAL) {
-      Fail(p, "drop a bounding capability");
-    }
-  }
-  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) Fail(p, "keep capabilities");
-  if (::setgroups(p.groups.size(), p.groups.data()) != 0) Fail(p, "setgroups");
-  if (::setresgid(s.gid, s.gid, s.gid) != 0) Fail(p, "setgid");
-  if (::setresuid(s.uid, s.uid, s.uid) != 0) Fail(p, "setuid");
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  for (int cap : s.capabilities) {
-    data[cap / 32].effective |= 1u << (cap % 32);
-    data[cap / 32].permitted |= 1u << (cap % 32);
-  }
-  if (::syscall(SYS_capset, &header, data) != 0) Fail(p, "set capabilities");
-  if (s.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(p, "no_new_privs");
+  if (const char* step = ApplyIdentity(p.identity); step != nullptr) Fail(p, step);
+}
+
+// Last, so that the set-up's own system calls are not filtered.
+void LoadSeccompFilter(const Prepared& p) {
+  if (const char* step = LoadSeccomp(p.identity); step != nullptr) Fail(p, step);
 }
 
 void SetUpStdio(const Prepared& p) {
@@ -216,6 +223,7 @@ void SetUpStdio(const Prepared& p) {
 
 // The container's whole set-up, in order. Runs as PID 1 of the new PID namespace.
 [[noreturn]] void ContainerInit(const Prepared& p) {
+  EnterCgroupAndScoreOom(p);
   MakePrivateMounts(p);
   MountSystemFilesystems(p);
   PopulateDev(p);
@@ -225,6 +233,7 @@ void SetUpStdio(const Prepared& p) {
   DropToUserAndCapabilities(p);
   if (::chdir(p.spec->cwd.c_str()) != 0) Fail(p, "chdir to the working directory");
   SetUpStdio(p);
+  LoadSeccompFilter(p);
   ::execvpe(p.argv[0], p.argv.data(), p.envp.data());
   Fail(p, "exec the command");
 }
@@ -239,21 +248,37 @@ absl::StatusOr<ContainerProcess> StartContainerProcess(const ContainerProcessSpe
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe");
   UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
-  Prepared p{&spec, {}, {}, {}, write_end.get()};
+  Prepared p{&spec, {}, {}, {}, write_end.get(), ""};
+  p.identity = PrepareIdentity(spec.uid, spec.gid, spec.additional_gids,
+                               std::vector<int>(spec.capabilities.begin(), spec.capabilities.end()),
+                               spec.no_new_privs);
+  p.identity.seccomp_filter = &spec.seccomp_filter;
+  if (spec.oom_score_adj) p.oom_score_adj = std::to_string(*spec.oom_score_adj);
   for (const std::string& a : spec.argv) p.argv.push_back(const_cast<char*>(a.c_str()));
   p.argv.push_back(nullptr);
   for (const std::string& e : spec.env) p.envp.push_back(const_cast<char*>(e.c_str()));
   p.envp.push_back(nullptr);
-  p.groups.assign(spec.additional_gids.begin(), spec.additional_gids.end());
 
-  // clone with new mount and PID namespaces: the child is PID 1 of its own PID namespace.
-  const pid_t pid = static_cast<pid_t>(
-      ::syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | SIGCHLD, nullptr, nullptr, nullptr, 0));
-  if (pid < 0) return ErrnoError(errno, "clone the container process");
+  // Joining a PID namespace applies to the children made after setns: ours for one clone.
+  UniqueFd own_pid_ns;
+  if (!spec.pid_ns.empty()) {
+    own_pid_ns.Reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    UniqueFd target(::open(spec.pid_ns.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!own_pid_ns || !target || ::setns(target.get(), CLONE_NEWPID) != 0) {
+      return ErrnoError(errno, absl::StrCat("join the PID namespace ", spec.pid_ns));
+    }
+  }
+  // clone with a new mount namespace (and PID namespace: the child is its PID 1).
+  const int flags =
+      CLONE_NEWNS | (spec.new_pid_namespace && spec.pid_ns.empty() ? CLONE_NEWPID : 0) | SIGCHLD;
+  const pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, 0));
   if (pid == 0) {
     JoinPodNamespaces(p);
     ContainerInit(p);
   }
+  const int clone_errno = errno;
+  if (own_pid_ns) ::setns(own_pid_ns.get(), CLONE_NEWPID);
+  if (pid < 0) return ErrnoError(clone_errno, "clone the container process");
   write_end.Reset();
   StepFailure failure{};
   const ssize_t n = ::read(read_end.get(), &failure, sizeof(failure));

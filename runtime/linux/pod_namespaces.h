@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,9 @@ struct PodNamespaceOptions {
   std::string hostname;     // set in the new UTS namespace; empty: keep the node's
   bool new_network = true;  // false: the node's network (hostNetwork pods)
   bool new_ipc = true;
+  bool new_pid = false;  // one PID namespace for the pod, with a small init as its PID 1
+  // Namespaced sysctls (net.*, kernel.shm*, ...), set inside the new namespaces.
+  std::map<std::string, std::string> sysctls;
   std::string netns_dir = "/run/stockade/netns";
 };
 
@@ -30,16 +34,18 @@ class PodNamespaces {
   pid_t holder_pid() const { return holder_; }
   // The bind-mounted network namespace ("" on the node's network).
   const std::string& netns_path() const { return netns_path_; }
-  // /proc/<holder>/ns/<kind>, for setns(2) by containers joining the pod.
+  // /proc/<holder>/ns/<kind>, for setns(2) by containers joining the pod; "" for "pid" when
+  // the pod has no PID namespace of its own.
   std::string NamespacePath(const std::string& kind) const;
 
   // Stops the holder and removes the netns mount; idempotent.
   absl::Status Destroy();
 
  private:
-  PodNamespaces(pid_t holder, std::string netns_path)
-      : holder_(holder), netns_path_(std::move(netns_path)) {}
+  PodNamespaces(pid_t holder, std::string netns_path, bool own_pid)
+      : holder_(holder), netns_path_(std::move(netns_path)), own_pid_(own_pid) {}
   pid_t holder_;
+  bool own_pid_;
   std::string netns_path_;
 };
 

@@ -4,14 +4,17 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/common/errors.h"
@@ -38,18 +41,62 @@ int BringLoopbackUp() {
   return err;
 }
 
+// The pod's PID 1 when it has its own PID namespace: reaps what is re-parented to it, as
+// kubernetes' pause does, and dies with the holder.
+[[noreturn]] void RunPidInit() {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::signal(SIGCHLD, [](int) {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+  });
+  while (true) ::pause();
+}
+
+// Writes "value" to /proc/sys/<key with dots as slashes>; an errno on failure.
+int WriteSysctl(const char* path, const char* value) {
+  int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const ssize_t n = ::write(fd, value, std::strlen(value));
+  const int err = n < 0 ? errno : 0;
+  ::close(fd);
+  return err;
+}
+
+struct HolderPlan {
+  int flags;
+  const char* hostname;
+  std::vector<std::pair<std::string, std::string>> sysctls;  // /proc/sys path, value
+};
+
 // The holder's whole life: make the namespaces, report (0 or an errno, and which step), wait.
-[[noreturn]] void RunHolder(int report_fd, int flags, const char* hostname) {
+[[noreturn]] void RunHolder(int report_fd, const HolderPlan& plan) {
   struct Report {
     int step;
     int err;
-  } report{0, 0};
-  if (::unshare(flags) != 0) {
-    report = {1, errno};
-  } else if (hostname[0] != '\0' && ::sethostname(hostname, std::strlen(hostname)) != 0) {
-    report = {2, errno};
-  } else if ((flags & CLONE_NEWNET) != 0) {
-    if (int err = BringLoopbackUp(); err != 0) report = {3, err};
+    pid_t init;
+  } report{0, 0, 0};
+  // The holder never outlives its shim.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (::unshare(plan.flags) != 0) {
+    report = {1, errno, 0};
+  } else if (plan.hostname[0] != '\0' &&
+             ::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) {
+    report = {2, errno, 0};
+  } else if ((plan.flags & CLONE_NEWNET) != 0) {
+    if (int err = BringLoopbackUp(); err != 0) report = {3, err, 0};
+  }
+  for (const auto& [path, value] : plan.sysctls) {
+    if (report.err != 0) break;
+    if (int err = WriteSysctl(path.c_str(), value.c_str()); err != 0) report = {4, err, 0};
+  }
+  if (report.err == 0 && (plan.flags & CLONE_NEWPID) != 0) {
+    const pid_t init = ::fork();
+    if (init == 0) RunPidInit();
+    if (init < 0) report = {5, errno, 0};
+    report.init = init;
   }
   ::write(report_fd, &report, sizeof(report));
   ::close(report_fd);
@@ -70,21 +117,29 @@ absl::StatusOr<std::unique_ptr<PodNamespaces>> PodNamespaces::Create(
   if (options.hostname.size() > 64) {
     return absl::InvalidArgumentError("hostname is longer than the 64 bytes Linux allows");
   }
-  int flags = CLONE_NEWUTS;
-  if (options.new_network) flags |= CLONE_NEWNET;
-  if (options.new_ipc) flags |= CLONE_NEWIPC;
+  HolderPlan plan{CLONE_NEWUTS, nullptr, {}};
+  if (options.new_network) plan.flags |= CLONE_NEWNET;
+  if (options.new_ipc) plan.flags |= CLONE_NEWIPC;
+  if (options.new_pid) plan.flags |= CLONE_NEWPID;
+  for (const auto& [key, value] : options.sysctls) {
+    std::string path = "/proc/sys/" + key;
+    std::replace(path.begin() + 10, path.end(), '.', '/');
+    plan.sysctls.push_back({path, value});
+  }
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe");
   UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
   const std::string hostname = options.hostname;  // copied before fork: no allocation after
+  plan.hostname = hostname.c_str();
   const pid_t pid = ::fork();
   if (pid < 0) return ErrnoError(errno, "fork the pod namespace holder");
-  if (pid == 0) RunHolder(write_end.get(), flags, hostname.c_str());
+  if (pid == 0) RunHolder(write_end.get(), plan);
   write_end.Reset();
 
   struct {
     int step;
     int err;
+    pid_t init;
   } report{};
   auto fail = [&](absl::Status s) {
     ::kill(pid, SIGKILL);
@@ -95,8 +150,12 @@ absl::StatusOr<std::unique_ptr<PodNamespaces>> PodNamespaces::Create(
     return fail(absl::InternalError("the pod namespace holder died before reporting"));
   }
   if (report.err != 0) {
-    static constexpr const char* kSteps[] = {"", "unshare namespaces", "set the hostname",
-                                             "bring lo up"};
+    static constexpr const char* kSteps[] = {"",
+                                             "unshare namespaces",
+                                             "set the hostname",
+                                             "bring lo up",
+                                             "set a sysctl",
+                                             "start the pod's PID 1"};
     return fail(ErrnoError(report.err, kSteps[report.step]));
   }
 
@@ -115,12 +174,17 @@ absl::StatusOr<std::unique_ptr<PodNamespaces>> PodNamespaces::Create(
       return fail(s);
     }
   }
-  return std::unique_ptr<PodNamespaces>(new PodNamespaces(pid, std::move(netns_path)));
+  return std::unique_ptr<PodNamespaces>(
+      new PodNamespaces(pid, std::move(netns_path), options.new_pid));
 }
 
 PodNamespaces::~PodNamespaces() { Destroy().IgnoreError(); }
 
 std::string PodNamespaces::NamespacePath(const std::string& kind) const {
+  if (kind == "pid") {
+    // The holder itself stays in the node's; its children (the init) are in the pod's.
+    return own_pid_ ? absl::StrCat("/proc/", holder_, "/ns/pid_for_children") : "";
+  }
   return absl::StrCat("/proc/", holder_, "/ns/", kind);
 }
 

@@ -6,8 +6,11 @@
 //   {"op":"kill","id":ID,"signal":N}                    -> {"ok":true}
 //   {"op":"state","id":ID}                              -> {"ok":true,"running":B,"exit":{...}}
 //   {"op":"reopen","id":ID}                             -> {"ok":true}
-//   {"op":"shutdown"}                                   -> {"ok":true}, then it exits
+//   {"op":"forget","id":ID}                             -> {"ok":true} (an ended container)
+//   {"op":"shutdown"}                                   -> {"ok":true} once every process of
+//                                                          the pod has ended; then it exits
 // usage: stockade-shim --pod-id ID --dir DIR [--hostname H] [--netns-dir D] [--host-network]
+//                      [--host-ipc] [--pod-pid] [--sysctl KEY=VALUE]...
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -74,14 +77,34 @@ class Shim {
       if (fds[1].revents != 0) Reap(signal_fd.get());
       if (fds[0].revents != 0) Serve(listen_fd.get());
     }
-    for (auto& [id, c] : containers_) {
-      if (c.running) ::kill(c.pid, SIGKILL);
-    }
-    pod_->Destroy().IgnoreError();
+    KillAll();
     return 0;
   }
 
  private:
+  // Ends every container (recording its exit) and the pod's namespaces, before answering.
+  void KillAll() {
+    for (auto& [id, c] : containers_) {
+      if (!c.running) continue;
+      ::kill(c.pid, SIGKILL);
+      int status = 0;
+      if (::waitpid(c.pid, &status, 0) == c.pid) RecordExit(id, c, status);
+    }
+    pod_->Destroy().IgnoreError();
+  }
+
+  void RecordExit(const std::string& id, Container& c, int status) {
+    while (c.out_fd && Pump(c, true)) {
+    }
+    while (c.err_fd && Pump(c, false)) {
+    }
+    c.running = false;
+    c.exit.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    c.exit.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + c.exit.signal;
+    c.exit.finished_at_unix_nano = absl::GetCurrentTimeNanos();
+    WriteExitRecord(absl::StrCat(dir_, "/", id, ".exit"), c.exit).IgnoreError();
+  }
+
   // Moves what is available from one pipe into the log; false when nothing was there. The
   // pipes are non-blocking: a process the container left behind may hold them open forever.
   bool Pump(Container& c, bool is_out) {
@@ -108,16 +131,8 @@ class Shim {
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
       for (auto& [id, c] : containers_) {
         if (c.pid != pid || !c.running) continue;
-        // Drain what the process wrote before it ended, so the log is complete first.
-        while (c.out_fd && Pump(c, true)) {
-        }
-        while (c.err_fd && Pump(c, false)) {
-        }
-        c.running = false;
-        c.exit.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-        c.exit.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + c.exit.signal;
-        c.exit.finished_at_unix_nano = absl::GetCurrentTimeNanos();
-        WriteExitRecord(absl::StrCat(dir_, "/", id, ".exit"), c.exit).IgnoreError();
+        // Drains what the process wrote before it ended, so the log is complete first.
+        RecordExit(id, c, status);
       }
     }
   }
@@ -139,11 +154,12 @@ class Shim {
     const std::string op = req.value("op", "");
     const std::string id = req.value("id", "");
     if (op == "shutdown") {
+      KillAll();
       stop_ = true;
       return {{"ok", true}};
     }
     if (op == "start") return Start(id, req);
-    if (op != "kill" && op != "state" && op != "reopen") {
+    if (op != "kill" && op != "state" && op != "reopen" && op != "forget") {
       return Error(absl::StrCat("unknown op \"", op, "\""), "invalid");
     }
     auto it = containers_.find(id);
@@ -165,6 +181,12 @@ class Shim {
                      {"finished_at_unix_nano", c.exit.finished_at_unix_nano}};
       }
       return r;
+    }
+    if (op == "forget") {
+      if (c.running) return Error("the container still runs", "invalid");
+      ::unlink(absl::StrCat(dir_, "/", id, ".exit").c_str());
+      containers_.erase(it);
+      return {{"ok", true}};
     }
     if (op == "reopen") {
       absl::Status s = c.log->Reopen();
@@ -213,11 +235,24 @@ class Shim {
     spec.readonly_paths = s.value("readonly_paths", std::vector<std::string>{});
     for (const Json& m : s.value("mounts", Json::array())) {
       spec.mounts.push_back({m.value("host", ""), m.value("container", ""), m.value("ro", false),
-                             MountPropagation::kPrivate});
+                             static_cast<MountPropagation>(m.value("propagation", 0))});
     }
     spec.net_ns = pod_->NamespacePath("net");
     spec.uts_ns = pod_->NamespacePath("uts");
     spec.ipc_ns = pod_->NamespacePath("ipc");
+    // "": a PID namespace of its own; "pod": the pod's; "host": the node's; else a path.
+    const std::string pid_ns = s.value("pid_ns", "");
+    spec.new_pid_namespace = pid_ns.empty();
+    if (pid_ns == "pod") {
+      spec.pid_ns = pod_->NamespacePath("pid");
+      if (spec.pid_ns.empty()) return Error("the pod has no PID namespace to share", "invalid");
+    } else if (pid_ns != "host" && !pid_ns.empty()) {
+      spec.pid_ns = pid_ns;
+    }
+    spec.cgroup_procs_files = s.value("cgroup_procs", std::vector<std::string>{});
+    if (s.contains("oom_score_adj")) spec.oom_score_adj = s.value("oom_score_adj", 0);
+    spec.no_new_privs = s.value("no_new_privs", true);
+    spec.seccomp_filter = s.value("seccomp_filter", std::vector<uint64_t>{});
     spec.stdout_fd = out_w.get();
     spec.stderr_fd = err_w.get();
     absl::StatusOr<ContainerProcess> p = StartContainerProcess(spec);
@@ -244,7 +279,7 @@ class Shim {
 int Usage() {
   std::fprintf(stderr,
                "usage: stockade-shim --pod-id ID --dir DIR [--hostname H] [--netns-dir D] "
-               "[--host-network]\n");
+               "[--host-network] [--host-ipc] [--pod-pid] [--sysctl KEY=VALUE]...\n");
   return 2;
 }
 
@@ -268,7 +303,14 @@ int main(int argc, char** argv) {
       pod.netns_dir = value();
     else if (a == "--host-network")
       pod.new_network = false;
-    else
+    else if (a == "--host-ipc")
+      pod.new_ipc = false;
+    else if (a == "--pod-pid")
+      pod.new_pid = true;
+    else if (a == "--sysctl" && i + 1 < argc && std::strchr(argv[i + 1], '=') != nullptr) {
+      const std::string kv = value();
+      pod.sysctls[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+    } else
       return Usage();
   }
   if (pod.pod_id.empty() || dir.empty()) return Usage();

@@ -160,13 +160,13 @@ TEST_F(DaemonTest, PodCidrIsValidatedKeptAndSurvivesRestart) {
 
 TEST_F(DaemonTest, MethodsNotBuiltYetAnswerUnimplementedWithAMessage) {
   StartDaemon();
-  v1::RunPodSandboxResponse run;
-  grpc::Status s = runtime_->RunPodSandbox(Ctx().get(), v1::RunPodSandboxRequest(), &run);
+  v1::PodSandboxStatsResponse stats;
+  grpc::Status s = runtime_->PodSandboxStats(Ctx().get(), v1::PodSandboxStatsRequest(), &stats);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(s.error_message(), HasSubstr("RunPodSandbox"));
+  EXPECT_THAT(s.error_message(), HasSubstr("PodSandboxStats"));
 
-  v1::ListContainersResponse containers;
-  s = runtime_->ListContainers(Ctx().get(), v1::ListContainersRequest(), &containers);
+  v1::AttachResponse attach;
+  s = runtime_->Attach(Ctx().get(), v1::AttachRequest(), &attach);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
 
   auto ctx = Ctx();
@@ -177,7 +177,7 @@ TEST_F(DaemonTest, MethodsNotBuiltYetAnswerUnimplementedWithAMessage) {
 
   const std::string metrics = HttpGet(MetricsAddress(), "/metrics");
   EXPECT_THAT(metrics, HasSubstr("stockade_cri_request_errors_total{code=\"Unimplemented\","
-                                 "method=\"RunPodSandbox\",service=\"RuntimeService\"} 1"));
+                                 "method=\"PodSandboxStats\",service=\"RuntimeService\"} 1"));
 }
 
 TEST_F(DaemonTest, MalformedAndOversizedRequestsDoNotHurtTheDaemon) {
@@ -302,7 +302,7 @@ TEST_F(DaemonTest, JsonLogsAreOneObjectPerLine) {
     ASSERT_TRUE(j.is_object()) << line;
     EXPECT_TRUE(j.contains("time") && j.contains("level") && j.contains("msg")) << line;
     if (j["msg"] == "CRI call failed" && j["rpc"] == "RunPodSandbox" &&
-        j["code"] == "Unimplemented" && j["level"] == "warn") {
+        j["code"] == "InvalidArgument" && j["level"] == "warn") {
       saw_failed_call = true;
     }
   }

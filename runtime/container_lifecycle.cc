@@ -1,0 +1,376 @@
+// RuntimeCore: a container's life after CreateContainer — start, stop, exits, removal, status,
+// listing, resource updates, log reopening and ExecSync.
+#include <signal.h>
+
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "imagestore/snapshotter.h"
+#include "runtime/core_tables.h"
+#include "runtime/id_locks.h"
+#include "runtime/runtime_core.h"
+
+namespace stockade {
+
+absl::Status ValidateResources(const ResourceLimits& limits);  // container_create.cc
+
+namespace {
+
+int StopSignalNumber(const std::string& name) {
+  static const std::pair<const char*, int> kSignals[] = {
+      {"TERM", SIGTERM}, {"KILL", SIGKILL}, {"INT", SIGINT},   {"QUIT", SIGQUIT},
+      {"HUP", SIGHUP},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"WINCH", SIGWINCH},
+      {"PWR", SIGPWR},   {"STOP", SIGSTOP}};
+  std::string n(absl::StripPrefix(name, "SIG"));
+  for (const auto& [signal_name, number] : kSignals) {
+    if (n == signal_name) return number;
+  }
+  int number = 0;
+  if (!n.empty() && std::all_of(n.begin(), n.end(), ::isdigit)) number = std::stoi(n);
+  return number > 0 && number < 65 ? number : SIGTERM;
+}
+
+ContainerView ToView(const v1::ContainerRecord& r) {
+  ContainerView v;
+  v.id = r.id();
+  v.pod_id = r.pod_id();
+  v.name = r.name();
+  v.attempt = r.attempt();
+  v.state = FromRecord(r.state());
+  v.image = r.image();
+  v.image_ref = r.image_ref();
+  v.image_id = r.image_id();
+  v.created_at_unix_nano = r.created_at_unix_nano();
+  v.started_at_unix_nano = r.started_at_unix_nano();
+  v.finished_at_unix_nano = r.finished_at_unix_nano();
+  v.exit_code = r.exit_code();
+  v.reason = r.reason();
+  v.message = r.message();
+  v.labels.insert(r.labels().begin(), r.labels().end());
+  v.annotations.insert(r.annotations().begin(), r.annotations().end());
+  v.log_path = r.log_path();
+  for (const v1::MountRecord& m : r.mounts()) {
+    v.mounts.push_back({m.host_path(), m.container_path(), m.read_only(),
+                        static_cast<MountPropagation>(m.propagation())});
+  }
+  v.limits = FromRecord(r.resources());
+  v.pid = r.pid();
+  return v;
+}
+
+ProcessIdentity IdentityOf(const v1::ProcessRecord& p) {
+  ProcessIdentity id;
+  id.argv.assign(p.argv().begin(), p.argv().end());
+  id.env.assign(p.env().begin(), p.env().end());
+  id.cwd = p.cwd();
+  id.uid = p.uid();
+  id.gid = p.gid();
+  id.additional_gids.assign(p.additional_gids().begin(), p.additional_gids().end());
+  id.capabilities.assign(p.capabilities().begin(), p.capabilities().end());
+  id.no_new_privs = p.no_new_privs();
+  id.seccomp =
+      p.seccomp() == "runtime/default" ? SeccompMode::kRuntimeDefault : SeccompMode::kUnconfined;
+  return id;
+}
+
+bool Live(const v1::ContainerRecord& c) {
+  return c.state() == v1::CONTAINER_STATE_RUNNING || c.state() == v1::CONTAINER_STATE_STOPPING;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> RuntimeCore::ResolveContainer(const std::string& id) const {
+  absl::StatusOr<std::string> full = container_ids_.Resolve(id);
+  if (absl::IsNotFound(full.status())) {
+    return absl::NotFoundError(absl::StrCat("container ", id, " not found"));
+  }
+  return full;
+}
+
+absl::Status RuntimeCore::RecordExit(v1::ContainerRecord& c, const ContainerExit& exit) {
+  c.set_state(v1::CONTAINER_STATE_EXITED);
+  c.set_exit_code(exit.exit_code);
+  c.set_finished_at_unix_nano(exit.finished_at_unix_nano != 0 ? exit.finished_at_unix_nano
+                                                              : absl::GetCurrentTimeNanos());
+  absl::StatusOr<int64_t> oom_kills = deps_.limiter.OomKills(c.cgroup_path());
+  if (oom_kills.ok() && *oom_kills > 0) {
+    c.set_reason("OOMKilled");
+  } else {
+    c.set_reason(exit.exit_code == 0 ? "Completed" : "Error");
+  }
+  return tables_->Put(c);
+}
+
+void RuntimeCore::Refresh(v1::ContainerRecord& c) {
+  if (!Live(c)) return;
+  absl::StatusOr<ContainerRunState> run =
+      deps_.backend.InspectContainer(PodDir(c.pod_id()), c.id());
+  if (run.ok() && run->running) return;
+  if (run.ok()) {
+    RecordExit(c, run->exit).IgnoreError();
+    return;
+  }
+  // The shim is gone and left no exit record: nobody can tell how the process ended.
+  c.set_state(v1::CONTAINER_STATE_UNKNOWN);
+  c.set_reason("Unknown");
+  c.set_message(absl::StrCat("the pod's shim is gone: ", run.status().message()));
+  tables_->Put(c).IgnoreError();
+}
+
+absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
+  absl::StatusOr<std::string> id = ResolveContainer(id_prefix);
+  if (!id.ok()) return id.status();
+  IdLocks::Held lock = locks_->Lock(*id);
+  std::optional<v1::ContainerRecord> c = tables_->Container(*id);
+  if (!c) return absl::NotFoundError(absl::StrCat("container ", id_prefix, " not found"));
+  if (absl::Status s = CheckContainerTransition(FromRecord(c->state()), ContainerState::kRunning);
+      !s.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", *id, " is ",
+                                                      ContainerStateName(FromRecord(c->state())),
+                                                      ": only a CREATED container can start"));
+  }
+  std::optional<v1::PodRecord> pod = tables_->Pod(c->pod_id());
+  if (!pod || pod->state() != v1::POD_STATE_READY) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("pod sandbox ", c->pod_id(), " of container ", *id, " is not ready"));
+  }
+  const std::string dir = PodDir(pod->id());
+  ContainerLaunch launch;
+  launch.jail.pod_id = pod->id();
+  launch.jail.container_id = *id;
+  launch.jail.rootfs = c->rootfs();
+  launch.jail.read_only_rootfs = c->process().read_only_rootfs();
+  launch.jail.privileged = c->process().privileged();
+  for (const v1::MountRecord& m : c->mounts()) {
+    launch.jail.mounts.push_back({m.host_path(), m.container_path(), m.read_only(),
+                                  static_cast<MountPropagation>(m.propagation())});
+  }
+  launch.jail.limits = FromRecord(c->resources());
+  launch.process = IdentityOf(c->process());
+  launch.log_path = c->log_path().empty() ? "/dev/null" : c->log_path();
+  launch.hostname_file = dir + "/hostname";
+  launch.hosts_file = dir + "/hosts";
+  launch.resolv_conf_file = dir + "/resolv.conf";
+  launch.masked_paths.assign(c->process().masked_paths().begin(),
+                             c->process().masked_paths().end());
+  launch.readonly_paths.assign(c->process().readonly_paths().begin(),
+                               c->process().readonly_paths().end());
+  launch.pid_mode = static_cast<NamespaceMode>(c->pid_mode());
+  if (launch.pid_mode == NamespaceMode::kTarget) {
+    std::optional<v1::ContainerRecord> target = tables_->Container(c->target_id());
+    if (!target || target->state() != v1::CONTAINER_STATE_RUNNING) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "container ", c->target_id(), " whose PID namespace this one joins is not running"));
+    }
+    launch.target_pid = target->pid();
+  }
+  launch.resource_scope = c->cgroup_path();
+  if (c->process().has_oom_score_adj()) launch.oom_score_adj = c->process().oom_score_adj();
+
+  absl::StatusOr<pid_t> pid = [&]() -> absl::StatusOr<pid_t> {
+    if (absl::Status s = deps_.limiter.Create(c->cgroup_path(), launch.jail.limits); !s.ok()) {
+      return s;
+    }
+    return deps_.backend.StartContainer(dir, launch);
+  }();
+  if (!pid.ok()) {
+    // As containerd: the container is EXITED with reason StartError and the error.
+    c->set_state(v1::CONTAINER_STATE_EXITED);
+    c->set_exit_code(128);
+    c->set_reason("StartError");
+    c->set_message(std::string(pid.status().message()));
+    c->set_finished_at_unix_nano(absl::GetCurrentTimeNanos());
+    tables_->Put(*c).IgnoreError();
+    return pid.status();
+  }
+  c->set_pid(*pid);
+  c->set_started_at_unix_nano(absl::GetCurrentTimeNanos());
+  c->set_state(v1::CONTAINER_STATE_RUNNING);
+  return tables_->Put(*c);
+}
+
+absl::Status RuntimeCore::StopContainerLocked(v1::ContainerRecord& c, absl::Duration timeout) {
+  Refresh(c);
+  if (c.state() == v1::CONTAINER_STATE_UNKNOWN) {
+    return RecordExit(c, ContainerExit{255, 0, absl::GetCurrentTimeNanos()});
+  }
+  if (!Live(c)) return absl::OkStatus();  // CREATED, EXITED: nothing runs
+  // The stop signal goes once, even when the RPC is repeated.
+  const bool signalled = c.state() == v1::CONTAINER_STATE_STOPPING;
+  if (!signalled) {
+    c.set_state(v1::CONTAINER_STATE_STOPPING);
+    if (absl::Status s = tables_->Put(c); !s.ok()) return s;
+  }
+  const std::string dir = PodDir(c.pod_id());
+  auto wait_for_exit = [&](absl::Time deadline) -> std::optional<ContainerExit> {
+    absl::Duration pause = absl::Milliseconds(1);
+    while (true) {
+      absl::StatusOr<ContainerRunState> run = deps_.backend.InspectContainer(dir, c.id());
+      if (!run.ok()) return ContainerExit{255, 0, absl::GetCurrentTimeNanos()};
+      if (!run->running) return run->exit;
+      if (absl::Now() >= deadline) return std::nullopt;
+      absl::SleepFor(pause);
+      pause = std::min(pause * 2, absl::Milliseconds(50));
+    }
+  };
+  std::optional<ContainerExit> exit;
+  if (timeout > absl::ZeroDuration()) {
+    if (!signalled) {
+      absl::Status s =
+          deps_.backend.SignalContainer(dir, c.id(), StopSignalNumber(c.stop_signal()));
+      if (!s.ok() && !absl::IsNotFound(s) && !absl::IsUnavailable(s)) return s;
+    }
+    exit = wait_for_exit(absl::Now() + timeout);
+  }
+  if (!exit) {
+    if (absl::Status s = deps_.backend.SignalContainer(dir, c.id(), SIGKILL); !s.ok()) {
+      if (!absl::IsNotFound(s) && !absl::IsUnavailable(s)) return s;
+    }
+    exit = wait_for_exit(absl::Now() + options_.kill_grace);
+    if (!exit) {
+      return absl::DeadlineExceededError(absl::StrCat("container ", c.id(), " did not end within ",
+                                                      absl::FormatDuration(options_.kill_grace),
+                                                      " of SIGKILL (a process in D state?)"));
+    }
+  }
+  return RecordExit(c, *exit);
+}
+
+absl::Status RuntimeCore::StopContainer(const std::string& id_prefix, absl::Duration timeout) {
+  absl::StatusOr<std::string> id = ResolveContainer(id_prefix);
+  if (!id.ok()) return id.status();
+  IdLocks::Held lock = locks_->Lock(*id);
+  std::optional<v1::ContainerRecord> c = tables_->Container(*id);
+  if (!c) return absl::NotFoundError(absl::StrCat("container ", id_prefix, " not found"));
+  return StopContainerLocked(*c, timeout);
+}
+
+absl::Status RuntimeCore::RemoveContainerLocked(v1::ContainerRecord c) {
+  if (Live(c) || c.state() == v1::CONTAINER_STATE_UNKNOWN) {
+    if (absl::Status s = StopContainerLocked(c, absl::ZeroDuration()); !s.ok()) return s;
+  }
+  c.set_state(v1::CONTAINER_STATE_REMOVING);
+  if (absl::Status s = tables_->Put(c); !s.ok()) return s;
+  if (absl::Status s = deps_.snapshotter.Remove(c.id()); !s.ok()) return s;
+  if (absl::Status s = deps_.limiter.Remove(c.cgroup_path()); !s.ok()) return s;
+  deps_.backend.ForgetContainer(PodDir(c.pod_id()), c.id()).IgnoreError();
+  if (absl::Status s = tables_->DeleteContainer(c.id()); !s.ok()) return s;
+  container_ids_.Remove(c.id());
+  if (std::optional<v1::PodRecord> pod = tables_->Pod(c.pod_id())) {
+    names_.Release(
+        ContainerName(c.name(), pod->name(), pod->namespace_(), pod->uid(), c.attempt()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RuntimeCore::RemoveContainer(const std::string& id_prefix) {
+  absl::StatusOr<std::string> id = container_ids_.Resolve(id_prefix);
+  if (absl::IsNotFound(id.status())) return absl::OkStatus();  // removing what is gone
+  if (!id.ok()) return id.status();
+  IdLocks::Held lock = locks_->Lock(*id);
+  std::optional<v1::ContainerRecord> c = tables_->Container(*id);
+  if (!c) return absl::OkStatus();
+  return RemoveContainerLocked(*c);
+}
+
+absl::StatusOr<ContainerView> RuntimeCore::ContainerStatus(const std::string& id_prefix) {
+  absl::StatusOr<std::string> id = ResolveContainer(id_prefix);
+  if (!id.ok()) return id.status();
+  IdLocks::Held lock = locks_->Lock(*id);
+  std::optional<v1::ContainerRecord> c = tables_->Container(*id);
+  if (!c) return absl::NotFoundError(absl::StrCat("container ", id_prefix, " not found"));
+  Refresh(*c);
+  return ToView(*c);
+}
+
+std::vector<ContainerView> RuntimeCore::ListContainers(const ContainerFilter& filter) {
+  std::vector<ContainerView> out;
+  for (v1::ContainerRecord& c : tables_->Containers()) {
+    if (!absl::StartsWith(c.id(), filter.id) || !absl::StartsWith(c.pod_id(), filter.pod_id)) {
+      continue;
+    }
+    if (c.state() == v1::CONTAINER_STATE_CREATING) continue;
+    if (Live(c)) {
+      IdLocks::Held lock = locks_->Lock(c.id());
+      std::optional<v1::ContainerRecord> current = tables_->Container(c.id());
+      if (!current) continue;
+      c = *current;
+      Refresh(c);
+    }
+    ContainerView view = ToView(c);
+    if (filter.state && view.state != *filter.state) continue;
+    bool labels_match = true;
+    for (const auto& [k, v] : filter.labels) {
+      auto it = view.labels.find(k);
+      labels_match = labels_match && it != view.labels.end() && it->second == v;
+    }
+    if (labels_match) out.push_back(std::move(view));
+  }
+  return out;
+}
+
+absl::Status RuntimeCore::UpdateContainerResources(const std::string& id_prefix,
+                                                   const ResourceLimits& limits) {
+  if (absl::Status s = ValidateResources(limits); !s.ok()) return s;
+  absl::StatusOr<std::string> id = ResolveContainer(id_prefix);
+  if (!id.ok()) return id.status();
+  IdLocks::Held lock = locks_->Lock(*id);
+  std::optional<v1::ContainerRecord> c = tables_->Container(*id);
+  if (!c) return absl::NotFoundError(absl::StrCat("container ", id_prefix, " not found"));
+  Refresh(*c);
+  if (c->state() != v1::CONTAINER_STATE_CREATED && !Live(*c)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", *id, " is ", ContainerStateName(FromRecord(c->state())),
+                     ": resources can be updated only while it is created or running"));
+  }
+  if (Live(*c)) {
+    if (absl::Status s = deps_.limiter.Update(c->cgroup_path(), limits); !s.ok()) return s;
+  }
+  *c->mutable_resources() = ToRecord(limits);
+  return tables_->Put(*c);
+}
+
+absl::Status RuntimeCore::ReopenContainerLog(const std::string& id_prefix) {
+  absl::StatusOr<std::string> id = ResolveContainer(id_prefix);
+  if (!id.ok()) return id.status();
+  IdLocks::Held lock = locks_->Lock(*id);
+  std::optional<v1::ContainerRecord> c = tables_->Container(*id);
+  if (!c) return absl::NotFoundError(absl::StrCat("container ", id_prefix, " not found"));
+  Refresh(*c);
+  if (c->state() != v1::CONTAINER_STATE_RUNNING) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", *id,
+                     " is not running: only a running container's log "
+                     "can be reopened"));
+  }
+  return deps_.backend.ReopenLog(PodDir(c->pod_id()), *id);
+}
+
+absl::StatusOr<ExecOutput> RuntimeCore::ExecSync(const std::string& id_prefix,
+                                                 const std::vector<std::string>& argv,
+                                                 absl::Duration timeout) {
+  if (argv.empty()) return absl::InvalidArgumentError("cmd must name a command to run");
+  absl::StatusOr<std::string> id = ResolveContainer(id_prefix);
+  if (!id.ok()) return id.status();
+  std::optional<v1::ContainerRecord> c;
+  {
+    // Held only to read a settled state: the command itself may run for long.
+    IdLocks::Held lock = locks_->Lock(*id);
+    c = tables_->Container(*id);
+    if (!c) return absl::NotFoundError(absl::StrCat("container ", id_prefix, " not found"));
+    Refresh(*c);
+  }
+  if (c->state() != v1::CONTAINER_STATE_RUNNING) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", *id, " is ", ContainerStateName(FromRecord(c->state())),
+                     ": commands can run only in a running container"));
+  }
+  ProcessIdentity identity = IdentityOf(c->process());
+  identity.argv = argv;
+  return deps_.backend.Exec(c->pid(), c->cgroup_path(), identity, timeout);
+}
+
+}  // namespace stockade

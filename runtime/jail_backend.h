@@ -1,0 +1,118 @@
+// The seams between the OS-neutral runtime core and the operating system: the jail backend
+// (a pod's jail or namespaces and its shim; the container processes in it) and the resource
+// limiter (cgroups on Linux, rctl on FreeBSD). Keyed by pod and container IDs, without state of
+// their own that a daemon restart could lose: a live pod is found again from its ID.
+// Fakes for the core's unit tests are in runtime/testing/.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "runtime/jail_spec.h"
+
+namespace stockade {
+
+// CRI NamespaceMode, with the same numbers.
+enum class NamespaceMode { kPod = 0, kContainer = 1, kNode = 2, kTarget = 3 };
+
+enum class SeccompMode { kUnconfined, kRuntimeDefault };
+
+// What a pod's jail is made of, beyond PodJailSpec's portable part.
+struct PodLaunch {
+  PodJailSpec jail;
+  NamespaceMode pid_mode = NamespaceMode::kContainer;  // kPod: one PID namespace for the pod
+  std::string dir;  // the pod's run directory (the shim's socket, exit records, pod files)
+};
+
+// How a container's process runs: identity, environment, confinement.
+struct ProcessIdentity {
+  std::vector<std::string> argv, env;
+  std::string cwd = "/";
+  uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> additional_gids;
+  std::vector<int> capabilities;
+  bool no_new_privs = true;
+  SeccompMode seccomp = SeccompMode::kUnconfined;
+};
+
+struct ContainerLaunch {
+  ContainerJailSpec jail;
+  ProcessIdentity process;
+  std::string log_path;  // the CRI log file the shim writes
+  std::string hostname_file, hosts_file, resolv_conf_file;
+  std::vector<std::string> masked_paths, readonly_paths;
+  NamespaceMode pid_mode = NamespaceMode::kContainer;
+  pid_t target_pid = -1;       // kTarget: a process of the container whose PID namespace to join
+  std::string resource_scope;  // the limiter's scope the process starts in
+  std::optional<int> oom_score_adj;
+};
+
+// A container's process as its pod's shim saw it end. Exit code 128+N for signal N.
+struct ContainerExit {
+  int exit_code = 0;
+  int signal = 0;
+  int64_t finished_at_unix_nano = 0;
+};
+
+struct ContainerRunState {
+  bool running = false;
+  pid_t pid = -1;
+  ContainerExit exit;  // when not running
+};
+
+struct ExecOutput {
+  std::string stdout_bytes, stderr_bytes;
+  int exit_code = 0;
+  bool timed_out = false;
+};
+
+class JailBackend {
+ public:
+  virtual ~JailBackend() = default;
+  // Makes the pod's jail (namespaces, its shim). On failure nothing is left behind.
+  virtual absl::Status CreatePod(const PodLaunch& launch) = 0;
+  // The pod's jail and shim are alive.
+  virtual bool PodAlive(const std::string& pod_id, const std::string& dir) = 0;
+  // Ends every process of the pod, its shim and jail; what is already gone is no error.
+  virtual absl::Status DestroyPod(const std::string& pod_id, const std::string& dir) = 0;
+
+  // Starts the container's process; returns its PID on the node.
+  virtual absl::StatusOr<pid_t> StartContainer(const std::string& dir,
+                                               const ContainerLaunch& launch) = 0;
+  virtual absl::Status SignalContainer(const std::string& dir, const std::string& container_id,
+                                       int signal) = 0;
+  // Whether the container runs, or how it ended. An error (Unavailable) when its pod's shim is
+  // gone; NotFound when the shim never started it.
+  virtual absl::StatusOr<ContainerRunState> InspectContainer(const std::string& dir,
+                                                             const std::string& container_id) = 0;
+  // Drops what the shim keeps of an ended container (its exit record).
+  virtual absl::Status ForgetContainer(const std::string& dir, const std::string& container_id) = 0;
+  virtual absl::Status ReopenLog(const std::string& dir, const std::string& container_id) = 0;
+  // Runs `argv` in the running container `pid` as `identity` says, collecting its output; kills
+  // it at the deadline.
+  virtual absl::StatusOr<ExecOutput> Exec(pid_t pid, const std::string& resource_scope,
+                                          const ProcessIdentity& identity,
+                                          absl::Duration timeout) = 0;
+};
+
+class ResourceLimiter {
+ public:
+  virtual ~ResourceLimiter() = default;
+  // Creates the scope (idempotent) and applies the limits that are set.
+  virtual absl::Status Create(const std::string& scope, const ResourceLimits& limits) = 0;
+  virtual absl::Status Update(const std::string& scope, const ResourceLimits& limits) = 0;
+  // How many times the kernel's OOM killer killed in the scope.
+  virtual absl::StatusOr<int64_t> OomKills(const std::string& scope) = 0;
+  // Removes the scope; a missing one is no error.
+  virtual absl::Status Remove(const std::string& scope) = 0;
+};
+
+}  // namespace stockade

@@ -1,0 +1,188 @@
+#include "runtime/linux/linux_jail_backend.h"
+
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/common/errors.h"
+#include "runtime/linux/seccomp.h"
+#include "runtime/shim_client.h"
+
+namespace stockade {
+namespace {
+
+bool Gone(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsNotFound(s); }
+
+class LinuxJailBackend final : public JailBackend {
+ public:
+  LinuxJailBackend(const LinuxBackendOptions& options, LinuxCgroups& cgroups)
+      : options_(options), cgroups_(cgroups) {}
+
+  absl::Status CreatePod(const PodLaunch& launch) override {
+    ShimLaunch shim;
+    shim.shim_path = options_.shim_path;
+    shim.pod_id = launch.jail.pod_id;
+    shim.dir = launch.dir;
+    shim.hostname = launch.jail.hostname;
+    shim.netns_dir = options_.netns_dir;
+    shim.host_network = launch.jail.host_network;
+    shim.host_ipc = launch.jail.share_ipc_with_host;
+    shim.pod_pid = launch.pid_mode == NamespaceMode::kPod;
+    shim.sysctls = launch.jail.sysctls;
+    absl::StatusOr<std::unique_ptr<ShimClient>> client =
+        ShimClient::Launch(shim, options_.shim_start_timeout);
+    if (!client.ok()) {
+      RemoveNetnsMount(launch.jail.pod_id);
+      return client.status();
+    }
+    return absl::OkStatus();
+  }
+
+  bool PodAlive(const std::string& pod_id, const std::string& dir) override {
+    return ShimClient::Connect(dir).ok();
+  }
+
+  absl::Status DestroyPod(const std::string& pod_id, const std::string& dir) override {
+    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+    if (client.ok()) {
+      if (absl::Status s = (*client)->Shutdown(); !s.ok() && !Gone(s)) return s;
+    }
+    // With the shim gone, its holder died with it (parent-death signal); the netns bind mount
+    // is all that can remain.
+    return RemoveNetnsMount(pod_id);
+  }
+
+  absl::StatusOr<pid_t> StartContainer(const std::string& dir,
+                                       const ContainerLaunch& launch) override {
+    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+    if (!client.ok()) return client.status();
+    ShimContainerSpec spec;
+    spec.rootfs = launch.jail.rootfs;
+    spec.argv = launch.process.argv;
+    spec.env = launch.process.env;
+    spec.cwd = launch.process.cwd;
+    spec.uid = launch.process.uid;
+    spec.gid = launch.process.gid;
+    spec.additional_gids = launch.process.additional_gids;
+    spec.capabilities.insert(launch.process.capabilities.begin(),
+                             launch.process.capabilities.end());
+    spec.read_only_rootfs = launch.jail.read_only_rootfs;
+    spec.hostname_file = launch.hostname_file;
+    spec.hosts_file = launch.hosts_file;
+    spec.resolv_conf_file = launch.resolv_conf_file;
+    spec.mounts = launch.jail.mounts;
+    spec.masked_paths = launch.masked_paths;
+    spec.readonly_paths = launch.readonly_paths;
+    switch (launch.pid_mode) {
+      case NamespaceMode::kPod:
+        spec.pid_ns = "pod";
+        break;
+      case NamespaceMode::kNode:
+        spec.pid_ns = "host";
+        break;
+      case NamespaceMode::kTarget:
+        spec.pid_ns = absl::StrCat("/proc/", launch.target_pid, "/ns/pid");
+        break;
+      case NamespaceMode::kContainer:
+        break;
+    }
+    spec.cgroup_procs_files = cgroups_.ProcsFiles(launch.resource_scope);
+    spec.oom_score_adj = launch.oom_score_adj;
+    spec.no_new_privs = launch.process.no_new_privs;
+    if (launch.process.seccomp == SeccompMode::kRuntimeDefault) {
+      absl::StatusOr<std::vector<uint64_t>> filter =
+          RuntimeDefaultSeccompFilter(launch.process.capabilities);
+      if (!filter.ok()) return filter.status();
+      spec.seccomp_filter = *std::move(filter);
+    }
+    return (*client)->StartContainer(launch.jail.container_id, launch.log_path, spec);
+  }
+
+  absl::Status SignalContainer(const std::string& dir, const std::string& id, int signal) override {
+    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+    if (!client.ok()) return client.status();
+    return (*client)->Kill(id, signal);
+  }
+
+  absl::StatusOr<ContainerRunState> InspectContainer(const std::string& dir,
+                                                     const std::string& id) override {
+    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+    if (!client.ok()) return client.status();
+    absl::StatusOr<ShimContainerState> state = (*client)->State(id);
+    if (!state.ok()) return state.status();
+    ContainerRunState run;
+    run.running = state->running;
+    run.pid = state->pid;
+    run.exit = {state->exit_code, state->signal, state->finished_at_unix_nano};
+    return run;
+  }
+
+  absl::Status ForgetContainer(const std::string& dir, const std::string& id) override {
+    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+    if (!client.ok()) return absl::OkStatus();  // nothing kept by a shim that is gone
+    absl::Status s = (*client)->Forget(id);
+    return absl::IsNotFound(s) ? absl::OkStatus() : s;
+  }
+
+  absl::Status ReopenLog(const std::string& dir, const std::string& id) override {
+    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+    if (!client.ok()) return client.status();
+    return (*client)->ReopenLog(id);
+  }
+
+  absl::StatusOr<ExecOutput> Exec(pid_t pid, const std::string& resource_scope,
+                                  const ProcessIdentity& identity,
+                                  absl::Duration timeout) override {
+    return ExecInNamespacesOf(pid, cgroups_.ProcsFiles(resource_scope), identity, timeout);
+  }
+
+ private:
+  absl::Status RemoveNetnsMount(const std::string& pod_id) {
+    const std::string path = absl::StrCat(options_.netns_dir, "/", pod_id);
+    if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+      return ErrnoError(errno, absl::StrCat("unmount ", path));
+    }
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoError(errno, absl::StrCat("remove ", path));
+    }
+    return absl::OkStatus();
+  }
+
+  LinuxBackendOptions options_;
+  LinuxCgroups& cgroups_;
+};
+
+class CgroupResourceLimiter final : public ResourceLimiter {
+ public:
+  explicit CgroupResourceLimiter(LinuxCgroups& cgroups) : cgroups_(cgroups) {}
+  absl::Status Create(const std::string& scope, const ResourceLimits& limits) override {
+    if (absl::Status s = cgroups_.Create(scope); !s.ok()) return s;
+    return cgroups_.Apply(scope, limits);
+  }
+  absl::Status Update(const std::string& scope, const ResourceLimits& limits) override {
+    return cgroups_.Apply(scope, limits);
+  }
+  absl::StatusOr<int64_t> OomKills(const std::string& scope) override {
+    return cgroups_.OomKills(scope);
+  }
+  absl::Status Remove(const std::string& scope) override { return cgroups_.Remove(scope); }
+
+ private:
+  LinuxCgroups& cgroups_;
+};
+
+}  // namespace
+
+std::unique_ptr<JailBackend> NewLinuxJailBackend(const LinuxBackendOptions& options,
+                                                 LinuxCgroups& cgroups) {
+  return std::make_unique<LinuxJailBackend>(options, cgroups);
+}
+
+std::unique_ptr<ResourceLimiter> NewCgroupResourceLimiter(LinuxCgroups& cgroups) {
+  return std::make_unique<CgroupResourceLimiter>(cgroups);
+}
+
+}  // namespace stockade

@@ -1,0 +1,311 @@
+// RuntimeCore: the pod half — RunPod, StopPod, RemovePod, PodStatus, ListPods.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "imagestore/snapshotter.h"
+#include "runtime/common/errors.h"
+#include "runtime/core_tables.h"
+#include "runtime/id_locks.h"
+#include "runtime/runtime_core.h"
+#include "runtime/state/state_store.h"
+
+namespace stockade {
+namespace {
+
+absl::Status WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::trunc);
+  out << content;
+  out.close();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+std::string NodeHostname() {
+  char name[256] = {};
+  ::gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+absl::Status ValidatePodSpec(const PodSandboxSpec& spec) {
+  if (spec.name.empty() || spec.ns.empty() || spec.uid.empty()) {
+    return absl::InvalidArgumentError(
+        "config.metadata must give name, namespace and uid of the pod sandbox");
+  }
+  if (spec.hostname.size() > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hostname \"", spec.hostname, "\" is longer than 64 characters"));
+  }
+  if (spec.pid == NamespaceMode::kTarget || spec.network == NamespaceMode::kTarget ||
+      spec.ipc == NamespaceMode::kTarget || spec.network == NamespaceMode::kContainer ||
+      spec.ipc == NamespaceMode::kContainer) {
+    return absl::InvalidArgumentError(
+        "a pod sandbox's namespace options may be POD or NODE (and CONTAINER for pid) only");
+  }
+  for (const auto& [key, value] : spec.sysctls) {
+    if (key.empty() || absl::StrContains(key, "..") || absl::StrContains(key, " ") ||
+        value.find('\n') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("sysctl \"", key, "\" is not valid"));
+    }
+    const bool namespaced = absl::StartsWith(key, "net.") || absl::StartsWith(key, "kernel.shm") ||
+                            absl::StartsWith(key, "kernel.msg") || key == "kernel.sem" ||
+                            absl::StartsWith(key, "fs.mqueue.");
+    if (!namespaced) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sysctl \"", key,
+                       "\" is not namespaced: a pod may set net.*, kernel.shm*, "
+                       "kernel.msg*, kernel.sem and fs.mqueue.* only"));
+    }
+    if (absl::StartsWith(key, "net.") && spec.network == NamespaceMode::kNode) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "sysctl \"", key, "\" would change the node's network: the pod uses the host network"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool LabelsMatch(const Labels& want, const google::protobuf::Map<std::string, std::string>& have) {
+  for (const auto& [k, v] : want) {
+    auto it = have.find(k);
+    if (it == have.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+PodSandboxView ToView(const v1::PodRecord& r) {
+  PodSandboxView v;
+  v.id = r.id();
+  v.name = r.name();
+  v.ns = r.namespace_();
+  v.uid = r.uid();
+  v.attempt = r.attempt();
+  v.state = FromRecord(r.state());
+  v.created_at_unix_nano = r.created_at_unix_nano();
+  v.labels.insert(r.labels().begin(), r.labels().end());
+  v.annotations.insert(r.annotations().begin(), r.annotations().end());
+  v.runtime_handler = r.runtime_handler();
+  v.hostname = r.hostname();
+  v.network_namespace_path = r.network_namespace_path();
+  v.log_directory = r.log_directory();
+  v.message = r.message();
+  v.network = static_cast<NamespaceMode>(r.network_mode());
+  v.pid = static_cast<NamespaceMode>(r.pid_mode());
+  v.ipc = static_cast<NamespaceMode>(r.ipc_mode());
+  return v;
+}
+
+}  // namespace
+
+std::string RuntimeCore::PodDir(const std::string& pod_id) const {
+  return absl::StrCat(options_.run_dir, "/pods/", pod_id);
+}
+
+absl::Status RuntimeCore::WritePodFiles(const PodSandboxSpec& spec, const std::string& dir) const {
+  std::ifstream node_file(options_.node_resolv_conf);
+  std::stringstream node_resolv;
+  node_resolv << node_file.rdbuf();
+  absl::StatusOr<std::string> resolv = BuildResolvConf(spec.dns, node_resolv.str());
+  if (!resolv.ok()) return resolv.status();
+  const std::string hostname = spec.network == NamespaceMode::kNode || spec.hostname.empty()
+                                   ? NodeHostname()
+                                   : spec.hostname;
+  const std::string hosts = absl::StrCat(
+      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+      "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+      "ff02::2\tip6-allrouters\n");
+  for (const auto& [name, content] :
+       {std::pair<const char*, const std::string&>{"hostname", hostname + "\n"},
+        {"hosts", hosts},
+        {"resolv.conf", *resolv}}) {
+    if (absl::Status s = WriteFile(absl::StrCat(dir, "/", name), content); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
+  if (absl::Status s = ValidatePodSpec(spec); !s.ok()) return s;
+  // Validated before anything is made.
+  if (absl::StatusOr<std::string> r = BuildResolvConf(spec.dns, ""); !r.ok()) {
+    return r.status();
+  }
+  const std::string id = NewId();
+  const std::string name = SandboxName(spec.name, spec.ns, spec.uid, spec.attempt);
+  if (absl::Status s = names_.Reserve(name, id); !s.ok()) return s;
+  absl::Cleanup release_name = [&] { names_.Release(name); };
+  IdLocks::Held lock = locks_->Lock(id);
+
+  v1::PodRecord pod;
+  pod.set_record_version(1);
+  pod.set_id(id);
+  pod.set_name(spec.name);
+  pod.set_namespace_(spec.ns);
+  pod.set_uid(spec.uid);
+  pod.set_attempt(spec.attempt);
+  pod.set_created_at_unix_nano(absl::GetCurrentTimeNanos());
+  pod.mutable_labels()->insert(spec.labels.begin(), spec.labels.end());
+  pod.mutable_annotations()->insert(spec.annotations.begin(), spec.annotations.end());
+  pod.set_runtime_handler(spec.runtime_handler);
+  pod.set_hostname(spec.hostname);
+  pod.set_log_directory(spec.log_directory);
+  pod.set_network_mode(static_cast<int>(spec.network));
+  pod.set_pid_mode(static_cast<int>(spec.pid));
+  pod.set_ipc_mode(static_cast<int>(spec.ipc));
+  pod.mutable_sysctls()->insert(spec.sysctls.begin(), spec.sysctls.end());
+  const bool own_scope = spec.cgroup_parent.empty();
+  pod.set_owns_cgroup(own_scope);
+  pod.set_cgroup_path(own_scope ? absl::StrCat("stockade/pod-", id)
+                                : std::string(absl::StripPrefix(spec.cgroup_parent, "/")));
+  pod.set_state(v1::POD_STATE_CREATING);
+  if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
+  if (absl::Status s = pod_ids_.Add(id); !s.ok()) return s;
+
+  const std::string dir = PodDir(id);
+  absl::Cleanup rollback = [&] {
+    DestroyPod(pod).IgnoreError();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+    tables_->DeletePod(id).IgnoreError();
+    pod_ids_.Remove(id);
+  };
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return ErrnoError(ec.value(), absl::StrCat("create the pod directory ", dir));
+  if (absl::Status s = WritePodFiles(spec, dir); !s.ok()) return s;
+  if (absl::Status s = deps_.limiter.Create(pod.cgroup_path(), {}); !s.ok()) return s;
+  PodLaunch launch;
+  launch.jail.pod_id = id;
+  launch.jail.hostname = spec.network == NamespaceMode::kNode ? "" : spec.hostname;
+  launch.jail.host_network = spec.network == NamespaceMode::kNode;
+  launch.jail.share_ipc_with_host = spec.ipc == NamespaceMode::kNode;
+  launch.jail.sysctls = spec.sysctls;
+  launch.pid_mode = spec.pid;
+  launch.dir = dir;
+  if (absl::Status s = deps_.backend.CreatePod(launch); !s.ok()) return s;
+  if (!launch.jail.host_network) {
+    pod.set_network_namespace_path(absl::StrCat(options_.netns_dir, "/", id));
+  }
+  pod.set_state(v1::POD_STATE_READY);
+  if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
+  std::move(rollback).Cancel();
+  std::move(release_name).Cancel();
+  return id;
+}
+
+absl::Status RuntimeCore::DestroyPod(const v1::PodRecord& pod) {
+  absl::Status result = deps_.backend.DestroyPod(pod.id(), PodDir(pod.id()));
+  if (pod.owns_cgroup()) {
+    if (absl::Status s = deps_.limiter.Remove(pod.cgroup_path()); !s.ok() && result.ok()) {
+      result = s;
+    }
+  }
+  return result;
+}
+
+absl::Status RuntimeCore::StopPodLocked(v1::PodRecord pod) {
+  if (pod.state() != v1::POD_STATE_STOPPING) {
+    pod.set_state(v1::POD_STATE_STOPPING);
+    if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
+  }
+  // Every container ends at once (kubelet has already stopped them with their grace periods).
+  for (const v1::ContainerRecord& listed : tables_->ContainersOf(pod.id())) {
+    IdLocks::Held lock = locks_->Lock(listed.id());
+    std::optional<v1::ContainerRecord> c = tables_->Container(listed.id());
+    if (!c) continue;
+    if (absl::Status s = StopContainerLocked(*c, absl::ZeroDuration()); !s.ok()) return s;
+  }
+  if (absl::Status s = deps_.backend.DestroyPod(pod.id(), PodDir(pod.id())); !s.ok()) return s;
+  pod.set_state(v1::POD_STATE_NOT_READY);
+  return tables_->Put(pod);
+}
+
+absl::Status RuntimeCore::StopPod(const std::string& id) {
+  absl::StatusOr<std::string> full = pod_ids_.Resolve(id);
+  // Stop is idempotent: a pod that is gone is stopped.
+  if (absl::IsNotFound(full.status())) return absl::OkStatus();
+  if (!full.ok()) return full.status();
+  IdLocks::Held lock = locks_->Lock(*full);
+  std::optional<v1::PodRecord> pod = tables_->Pod(*full);
+  if (!pod) return absl::OkStatus();
+  return StopPodLocked(*pod);
+}
+
+absl::Status RuntimeCore::RemovePodLocked(const v1::PodRecord& stopped) {
+  v1::PodRecord pod = stopped;
+  pod.set_state(v1::POD_STATE_REMOVING);
+  if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
+  for (const v1::ContainerRecord& listed : tables_->ContainersOf(pod.id())) {
+    IdLocks::Held lock = locks_->Lock(listed.id());
+    std::optional<v1::ContainerRecord> c = tables_->Container(listed.id());
+    if (!c) continue;
+    if (absl::Status s = RemoveContainerLocked(*c); !s.ok()) return s;
+  }
+  if (absl::Status s = DestroyPod(pod); !s.ok()) return s;
+  std::error_code ec;
+  std::filesystem::remove_all(PodDir(pod.id()), ec);
+  if (ec) return ErrnoError(ec.value(), absl::StrCat("remove ", PodDir(pod.id())));
+  if (absl::Status s = tables_->DeletePod(pod.id()); !s.ok()) return s;
+  pod_ids_.Remove(pod.id());
+  names_.Release(SandboxName(pod.name(), pod.namespace_(), pod.uid(), pod.attempt()));
+  return absl::OkStatus();
+}
+
+absl::Status RuntimeCore::RemovePod(const std::string& id) {
+  absl::StatusOr<std::string> full = pod_ids_.Resolve(id);
+  if (absl::IsNotFound(full.status())) return absl::OkStatus();
+  if (!full.ok()) return full.status();
+  IdLocks::Held lock = locks_->Lock(*full);
+  std::optional<v1::PodRecord> pod = tables_->Pod(*full);
+  if (!pod) return absl::OkStatus();
+  // containerd stops a pod that is still ready before removing it.
+  if (pod->state() != v1::POD_STATE_NOT_READY && pod->state() != v1::POD_STATE_REMOVING) {
+    if (absl::Status s = StopPodLocked(*pod); !s.ok()) return s;
+    pod = tables_->Pod(*full);
+  }
+  return RemovePodLocked(*pod);
+}
+
+absl::StatusOr<PodSandboxView> RuntimeCore::PodStatus(const std::string& id) {
+  absl::StatusOr<std::string> full = pod_ids_.Resolve(id);
+  if (!full.ok()) return full.status();
+  std::optional<v1::PodRecord> pod = tables_->Pod(*full);
+  if (!pod) return absl::NotFoundError(absl::StrCat("pod sandbox ", id, " not found"));
+  return ToView(*pod);
+}
+
+absl::Status ValidateResources(const ResourceLimits& limits);  // container_create.cc
+
+absl::Status RuntimeCore::UpdatePodResources(const std::string& id, const ResourceLimits& limits) {
+  if (absl::Status s = ValidateResources(limits); !s.ok()) return s;
+  absl::StatusOr<std::string> full = pod_ids_.Resolve(id);
+  if (!full.ok()) return full.status();
+  IdLocks::Held lock = locks_->Lock(*full);
+  std::optional<v1::PodRecord> pod = tables_->Pod(*full);
+  if (!pod) return absl::NotFoundError(absl::StrCat("pod sandbox ", id, " not found"));
+  if (pod->state() != v1::POD_STATE_READY) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("pod sandbox ", *full, " is not ready: its resources cannot change"));
+  }
+  return deps_.limiter.Update(pod->cgroup_path(), limits);
+}
+
+std::vector<PodSandboxView> RuntimeCore::ListPods(const PodFilter& filter) {
+  std::vector<PodSandboxView> out;
+  for (const v1::PodRecord& pod : tables_->Pods()) {
+    if (!absl::StartsWith(pod.id(), filter.id)) continue;
+    if (pod.state() == v1::POD_STATE_CREATING) continue;  // not there until it is made
+    PodSandboxView view = ToView(pod);
+    if (filter.state && view.state != *filter.state) continue;
+    if (!LabelsMatch(filter.labels, pod.labels())) continue;
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+}  // namespace stockade

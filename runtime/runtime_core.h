@@ -1,0 +1,188 @@
+// The OS-neutral runtime core: pods and containers, their lifecycle (runtime/lifecycle.h),
+// intent-first records in the StateStore, one lock per pod and container ID, and recovery
+// after a restart. The CRI and Nomad front ends translate their messages into these calls; the
+// OS is reached only through JailBackend, ResourceLimiter, Snapshotter and ContainerImageSource.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "runtime/container_image.h"
+#include "runtime/ids.h"
+#include "runtime/jail_backend.h"
+#include "runtime/lifecycle.h"
+#include "runtime/name_registry.h"
+#include "runtime/resolv_conf.h"
+
+namespace stockade {
+
+class Snapshotter;
+class StateStore;
+class IdLocks;
+class CoreTables;
+namespace v1 {
+class PodRecord;
+class ContainerRecord;
+}  // namespace v1
+
+using Labels = std::map<std::string, std::string>;
+
+// A RunPodSandbox request, in plain terms.
+struct PodSandboxSpec {
+  std::string name, ns, uid;
+  uint32_t attempt = 0;
+  std::string hostname, log_directory, runtime_handler, cgroup_parent;
+  Labels labels, annotations;
+  DnsSettings dns;
+  NamespaceMode network = NamespaceMode::kPod, pid = NamespaceMode::kContainer,
+                ipc = NamespaceMode::kPod;
+  std::map<std::string, std::string> sysctls;
+};
+
+// A CreateContainer request, in plain terms.
+struct ContainerSpec {
+  std::string name;
+  uint32_t attempt = 0;
+  std::string image;
+  std::vector<std::string> command, args;
+  std::string working_dir;
+  std::vector<std::pair<std::string, std::string>> envs;
+  std::vector<VolumeMount> mounts;
+  Labels labels, annotations;
+  std::string log_path;  // relative to the pod's log directory
+  std::optional<int64_t> run_as_user, run_as_group;
+  std::string run_as_username;
+  std::vector<int64_t> supplemental_groups;
+  bool privileged = false, read_only_rootfs = false, no_new_privs = false;
+  std::vector<std::string> add_capabilities, drop_capabilities;
+  std::vector<std::string> masked_paths, readonly_paths;
+  NamespaceMode pid = NamespaceMode::kContainer;
+  std::string target_id;
+  SeccompMode seccomp = SeccompMode::kUnconfined;
+  ResourceLimits limits;
+  std::optional<int64_t> oom_score_adj;
+};
+
+struct PodSandboxView {
+  std::string id, name, ns, uid;
+  uint32_t attempt = 0;
+  PodState state = PodState::kNotReady;
+  int64_t created_at_unix_nano = 0;
+  Labels labels, annotations;
+  std::string runtime_handler, hostname, network_namespace_path, log_directory, message;
+  NamespaceMode network = NamespaceMode::kPod, pid = NamespaceMode::kContainer,
+                ipc = NamespaceMode::kPod;
+};
+
+struct ContainerView {
+  std::string id, pod_id, name;
+  uint32_t attempt = 0;
+  ContainerState state = ContainerState::kUnknown;
+  std::string image, image_ref, image_id;
+  int64_t created_at_unix_nano = 0, started_at_unix_nano = 0, finished_at_unix_nano = 0;
+  int exit_code = 0;
+  std::string reason, message;
+  Labels labels, annotations;
+  std::string log_path;  // absolute
+  std::vector<VolumeMount> mounts;
+  ResourceLimits limits;
+  int pid = 0;
+};
+
+struct PodFilter {
+  std::string id;  // a prefix of the ID
+  std::optional<PodState> state;
+  Labels labels;  // all must match
+};
+
+struct ContainerFilter {
+  std::string id, pod_id;  // prefixes
+  std::optional<ContainerState> state;
+  Labels labels;
+};
+
+struct RuntimeCoreOptions {
+  std::string run_dir;  // pods' run directories go under <run_dir>/pods/<id>
+  std::string netns_dir = "/run/stockade/netns";  // where the backend binds network namespaces
+  std::string node_resolv_conf = "/etc/resolv.conf";
+  int node_oom_score_adj = 0;  // the lowest oom_score_adj the runtime may give (its own)
+  absl::Duration kill_grace = absl::Seconds(10);  // how long to wait after SIGKILL
+};
+
+class RuntimeCore {
+ public:
+  struct Deps {
+    StateStore& store;
+    JailBackend& backend;
+    ResourceLimiter& limiter;
+    Snapshotter& snapshotter;
+    ContainerImageSource& images;
+  };
+  // Loads the records and reconciles them with what is running (see recovery.cc).
+  static absl::StatusOr<std::unique_ptr<RuntimeCore>> Open(const Deps& deps,
+                                                           const RuntimeCoreOptions& options);
+  ~RuntimeCore();
+
+  absl::StatusOr<std::string> RunPod(const PodSandboxSpec& spec);
+  absl::Status StopPod(const std::string& id);
+  absl::Status RemovePod(const std::string& id);
+  absl::StatusOr<PodSandboxView> PodStatus(const std::string& id);
+  // The pod's overall limits (its resource scope), as in-place pod resizing sends them.
+  absl::Status UpdatePodResources(const std::string& id, const ResourceLimits& limits);
+  std::vector<PodSandboxView> ListPods(const PodFilter& filter);
+
+  absl::StatusOr<std::string> CreateContainer(const std::string& pod_id, const ContainerSpec& spec);
+  absl::Status StartContainer(const std::string& id);
+  // The image's stop signal, then SIGKILL once `timeout` has passed.
+  absl::Status StopContainer(const std::string& id, absl::Duration timeout);
+  absl::Status RemoveContainer(const std::string& id);
+  absl::StatusOr<ContainerView> ContainerStatus(const std::string& id);
+  std::vector<ContainerView> ListContainers(const ContainerFilter& filter);
+  absl::Status UpdateContainerResources(const std::string& id, const ResourceLimits& limits);
+  absl::Status ReopenContainerLog(const std::string& id);
+  absl::StatusOr<ExecOutput> ExecSync(const std::string& id, const std::vector<std::string>& argv,
+                                      absl::Duration timeout);
+
+  // The pods' run directory.
+  std::string PodDir(const std::string& pod_id) const;
+
+ private:
+  RuntimeCore(const Deps& deps, const RuntimeCoreOptions& options);
+  absl::Status Load();
+  // Reconciles every record with what runs: see recovery.cc.
+  void Recover();
+  void RecoverPod(const v1::PodRecord& pod);
+  void RecoverContainer(v1::ContainerRecord container);
+  void RemoveLeftovers();
+
+  absl::Status WritePodFiles(const PodSandboxSpec& spec, const std::string& dir) const;
+  absl::Status DestroyPod(const v1::PodRecord& pod);
+  // The pod's lock is held by the caller.
+  absl::Status StopPodLocked(v1::PodRecord pod);
+  absl::Status RemovePodLocked(const v1::PodRecord& pod);
+  // The container's lock is held by the caller.
+  absl::Status StopContainerLocked(v1::ContainerRecord& container, absl::Duration timeout);
+  absl::Status RemoveContainerLocked(v1::ContainerRecord container);
+  // Notices an exit (or a lost shim) of a RUNNING or STOPPING container and records it.
+  void Refresh(v1::ContainerRecord& container);
+  absl::Status RecordExit(v1::ContainerRecord& container, const ContainerExit& exit);
+  absl::StatusOr<std::string> ResolveContainer(const std::string& id) const;
+
+  Deps deps_;
+  RuntimeCoreOptions options_;
+  std::unique_ptr<IdLocks> locks_;
+  NameRegistry names_;
+  IdIndex pod_ids_, container_ids_;
+  // The records, by ID (protobuf stays in the .cc files).
+  std::unique_ptr<CoreTables> tables_;
+};
+
+}  // namespace stockade

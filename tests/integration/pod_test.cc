@@ -1,0 +1,626 @@
+// Pods and containers through the real stockaded and stockade-shim, over the CRI socket, with
+// images pulled from a registry on 127.0.0.1. Root: namespaces, mounts and cgroups are real.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "grpcpp/client_context.h"
+#include "gtest/gtest.h"
+#include "runtime/v1/api.grpc.pb.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/files.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_registry.h"
+
+namespace stockade::testing {
+namespace {
+
+using ::testing::HasSubstr;
+namespace v1 = ::runtime::v1;
+
+std::unique_ptr<grpc::ClientContext> Ctx(int seconds = 60) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  return ctx;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// The lines of a CRI log file, as (stream, tag, text).
+struct LogLine {
+  std::string stream, tag, text;
+};
+std::vector<LogLine> ReadCriLog(const std::string& path) {
+  std::vector<LogLine> out;
+  static const std::regex kLine(
+      R"(^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d)) (stdout|stderr) (P|F) (.*)$)");
+  for (absl::string_view line : absl::StrSplit(ReadFile(path), '\n', absl::SkipEmpty())) {
+    std::smatch m;
+    const std::string l(line);
+    if (std::regex_match(l, m, kLine)) {
+      out.push_back({m[3], m[4], m[5]});
+    } else {
+      out.push_back({"?", "?", l});
+    }
+  }
+  return out;
+}
+
+std::string Texts(const std::vector<LogLine>& lines, const std::string& stream = "") {
+  std::string out;
+  for (const LogLine& l : lines) {
+    if (stream.empty() || l.stream == stream) absl::StrAppend(&out, l.text, "\n");
+  }
+  return out;
+}
+
+class PodTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string error;
+    registry_ = TestRegistry::Start("", "", &error).release();
+    ASSERT_NE(registry_, nullptr) << error;
+  }
+  static void TearDownTestSuite() {
+    delete registry_;
+    registry_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_EQ(::geteuid(), 0u) << "pod tests need root (namespaces, mounts, cgroups)";
+    ASSERT_NE(registry_, nullptr);
+    image_ = registry_->Ref("stockade-test/busybox:1.0");
+    StartDaemon();
+    v1::PullImageRequest pull;
+    pull.mutable_image()->set_image(image_);
+    v1::PullImageResponse pulled;
+    grpc::Status s = images_->PullImage(Ctx().get(), pull, &pulled);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    logs_ = dir_.Sub("logs");
+    std::filesystem::create_directories(logs_);
+  }
+
+  void TearDown() override {
+    // Every pod a test made goes, and takes its namespaces, mounts, cgroups and shim along.
+    if (runtime_ != nullptr) {
+      v1::ListPodSandboxResponse pods;
+      runtime_->ListPodSandbox(Ctx().get(), {}, &pods);
+      for (const v1::PodSandbox& p : pods.items()) {
+        v1::RemovePodSandboxRequest r;
+        r.set_pod_sandbox_id(p.id());
+        v1::RemovePodSandboxResponse resp;
+        grpc::Status s = runtime_->RemovePodSandbox(Ctx().get(), r, &resp);
+        EXPECT_TRUE(s.ok()) << s.error_message();
+        ExpectNothingLeftOf(p.id());
+      }
+    }
+    if (daemon_ != nullptr) daemon_->Stop(SIGTERM);
+  }
+
+  void StartDaemon() {
+    daemon_ = std::make_unique<DaemonProcess>(dir_.path());
+    ASSERT_TRUE(daemon_->Start()) << daemon_->Stderr();
+    runtime_ = v1::RuntimeService::NewStub(daemon_->Channel());
+    images_ = v1::ImageService::NewStub(daemon_->Channel());
+  }
+
+  void ExpectNothingLeftOf(const std::string& pod_id) {
+    EXPECT_FALSE(Exists(absl::StrCat(daemon_->run_dir, "/pods/", pod_id)));
+    EXPECT_FALSE(Exists(absl::StrCat(daemon_->run_dir, "/netns/", pod_id)));
+    EXPECT_FALSE(Exists(absl::StrCat("/sys/fs/cgroup/memory/stockade/pod-", pod_id)));
+    EXPECT_FALSE(Exists(absl::StrCat("/sys/fs/cgroup/pids/stockade/pod-", pod_id)));
+    EXPECT_THAT(ReadFile("/proc/self/mountinfo"), ::testing::Not(HasSubstr(pod_id)));
+    const RunResult shims = Run({"pgrep", "-f", absl::StrCat("stockade-shim --pod-id ", pod_id)});
+    EXPECT_NE(shims.exit_code, 0) << "a shim of " << pod_id << " still runs: " << shims.out;
+  }
+
+  struct RunResult {
+    int exit_code;
+    std::string out;
+  };
+  static RunResult Run(const std::vector<std::string>& args) {
+    ProcessResult r = RunToCompletion(args, absl::Seconds(20));
+    return {r.exit_code, r.stdout_text};
+  }
+
+  v1::PodSandboxConfig PodConfig(const std::string& name) {
+    v1::PodSandboxConfig config;
+    config.mutable_metadata()->set_name(name);
+    config.mutable_metadata()->set_namespace_("default");
+    config.mutable_metadata()->set_uid(absl::StrCat("uid-", name));
+    config.set_hostname(name);
+    // As kubelet sends it for a pod without shareProcessNamespace.
+    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+        v1::CONTAINER);
+    config.set_log_directory(absl::StrCat(logs_, "/", name));
+    std::filesystem::create_directories(config.log_directory());
+    return config;
+  }
+
+  std::string RunPod(const v1::PodSandboxConfig& config) {
+    v1::RunPodSandboxRequest req;
+    *req.mutable_config() = config;
+    v1::RunPodSandboxResponse resp;
+    grpc::Status s = runtime_->RunPodSandbox(Ctx().get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    pod_configs_[resp.pod_sandbox_id()] = config;
+    return resp.pod_sandbox_id();
+  }
+
+  v1::ContainerConfig ContainerConfig(const std::string& name,
+                                      const std::vector<std::string>& command) {
+    v1::ContainerConfig config;
+    config.mutable_metadata()->set_name(name);
+    config.mutable_image()->set_image(image_);
+    for (const std::string& c : command) config.add_command(c);
+    config.set_log_path(name + ".log");
+    return config;
+  }
+
+  grpc::Status Create(const std::string& pod, const v1::ContainerConfig& config, std::string* id) {
+    v1::CreateContainerRequest req;
+    req.set_pod_sandbox_id(pod);
+    *req.mutable_config() = config;
+    *req.mutable_sandbox_config() = pod_configs_[pod];
+    v1::CreateContainerResponse resp;
+    grpc::Status s = runtime_->CreateContainer(Ctx().get(), req, &resp);
+    *id = resp.container_id();
+    return s;
+  }
+
+  std::string Start(const std::string& pod, const v1::ContainerConfig& config) {
+    std::string id;
+    grpc::Status s = Create(pod, config, &id);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    v1::StartContainerRequest req;
+    req.set_container_id(id);
+    v1::StartContainerResponse resp;
+    s = runtime_->StartContainer(Ctx().get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return id;
+  }
+
+  v1::ContainerStatus Status(const std::string& id) {
+    v1::ContainerStatusRequest req;
+    req.set_container_id(id);
+    v1::ContainerStatusResponse resp;
+    grpc::Status s = runtime_->ContainerStatus(Ctx().get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.status();
+  }
+
+  v1::ContainerStatus WaitExited(const std::string& id,
+                                 absl::Duration timeout = absl::Seconds(20)) {
+    v1::ContainerStatus status;
+    WaitFor([&] { return (status = Status(id)).state() == v1::CONTAINER_EXITED; }, timeout);
+    return status;
+  }
+
+  grpc::Status Stop(const std::string& id, int64_t timeout) {
+    v1::StopContainerRequest req;
+    req.set_container_id(id);
+    req.set_timeout(timeout);
+    v1::StopContainerResponse resp;
+    return runtime_->StopContainer(Ctx(timeout + 30).get(), req, &resp);
+  }
+
+  grpc::Status Exec(const std::string& id, const std::vector<std::string>& cmd, int64_t timeout,
+                    v1::ExecSyncResponse* resp) {
+    v1::ExecSyncRequest req;
+    req.set_container_id(id);
+    for (const std::string& c : cmd) req.add_cmd(c);
+    req.set_timeout(timeout);
+    return runtime_->ExecSync(Ctx().get(), req, resp);
+  }
+
+  // The whole output of a container that runs to its end.
+  std::string OutputOf(const std::string& pod, const v1::ContainerConfig& config,
+                       v1::ContainerStatus* final_status = nullptr) {
+    const std::string id = Start(pod, config);
+    v1::ContainerStatus status = WaitExited(id);
+    EXPECT_EQ(status.state(), v1::CONTAINER_EXITED);
+    if (final_status != nullptr) *final_status = status;
+    return Texts(ReadCriLog(status.log_path()));
+  }
+
+  static TestRegistry* registry_;
+  TempDir dir_;
+  std::string image_, logs_;
+  std::unique_ptr<DaemonProcess> daemon_;
+  std::unique_ptr<v1::RuntimeService::Stub> runtime_;
+  std::unique_ptr<v1::ImageService::Stub> images_;
+  std::map<std::string, v1::PodSandboxConfig> pod_configs_;
+};
+
+TestRegistry* PodTest::registry_ = nullptr;
+
+TEST_F(PodTest, ExitCodeReasonAndCriLogsOfBothStreams) {
+  const std::string pod = RunPod(PodConfig("logs"));
+  const std::string id =
+      Start(pod, ContainerConfig("c", {"sh", "-c",
+                                       "echo to-out; echo to-err >&2; printf partial; "
+                                       "exit 3"}));
+  v1::ContainerStatus status = WaitExited(id);
+  EXPECT_EQ(status.exit_code(), 3);
+  EXPECT_EQ(status.reason(), "Error");
+  EXPECT_GT(status.started_at(), status.created_at());
+  EXPECT_GE(status.finished_at(), status.started_at());
+  EXPECT_EQ(status.log_path(), absl::StrCat(logs_, "/logs/c.log"));
+  EXPECT_THAT(status.image_ref(), HasSubstr("@sha256:"));
+  std::vector<LogLine> lines = ReadCriLog(status.log_path());
+  ASSERT_EQ(lines.size(), 3u) << Texts(lines);
+  EXPECT_EQ(Texts(lines, "stdout"), "to-out\npartial\n");
+  EXPECT_EQ(Texts(lines, "stderr"), "to-err\n");
+  for (const LogLine& l : lines) {
+    EXPECT_EQ(l.tag, "F") << l.text;  // each line ended, "partial" at EOF
+  }
+}
+
+TEST_F(PodTest, CompletedContainerAndImageDefaults) {
+  const std::string pod = RunPod(PodConfig("defaults"));
+  // No command: the image's Entrypoint + Cmd (echo "hello from stockade"), user app, /data.
+  v1::ContainerStatus status;
+  EXPECT_EQ(OutputOf(pod, ContainerConfig("c", {}), &status), "hello from stockade\n");
+  EXPECT_EQ(status.exit_code(), 0);
+  EXPECT_EQ(status.reason(), "Completed");
+  EXPECT_EQ(OutputOf(pod, ContainerConfig("d", {"sh", "-c", "id -u; pwd; echo $GREETING"})),
+            "1000\n/data\nhello\n");
+}
+
+TEST_F(PodTest, StopSendsTheStopSignalThenKillsAfterTheTimeout) {
+  const std::string pod = RunPod(PodConfig("stop"));
+  // PID 1 of its namespace ignores SIGTERM unless it handles it: SIGKILL after the timeout.
+  const std::string stubborn = Start(pod, ContainerConfig("stubborn", {"sleep", "1000"}));
+  const std::string polite =
+      Start(pod, ContainerConfig("polite", {"sh", "-c",
+                                            "trap 'echo bye; exit 0' TERM; "
+                                            "while true; do sleep 0.05; done"}));
+  ASSERT_EQ(Status(stubborn).state(), v1::CONTAINER_RUNNING);
+  const absl::Time t0 = absl::Now();
+  ASSERT_TRUE(Stop(stubborn, 1).ok());
+  EXPECT_GE(absl::Now() - t0, absl::Seconds(1));
+  v1::ContainerStatus s = Status(stubborn);
+  EXPECT_EQ(s.state(), v1::CONTAINER_EXITED);
+  EXPECT_EQ(s.exit_code(), 128 + SIGKILL);
+  ASSERT_TRUE(Stop(polite, 30).ok());
+  s = Status(polite);
+  EXPECT_EQ(s.exit_code(), 0);
+  EXPECT_EQ(s.reason(), "Completed");
+  EXPECT_THAT(Texts(ReadCriLog(s.log_path())), HasSubstr("bye"));
+  // Stop is idempotent, on an exited container and on one that never existed.
+  EXPECT_TRUE(Stop(polite, 5).ok());
+  EXPECT_TRUE(Stop(std::string(64, 'a'), 5).ok());
+}
+
+TEST_F(PodTest, MemoryLimitedContainerIsOomKilled) {
+  const std::string pod = RunPod(PodConfig("oom"));
+  v1::ContainerConfig config =
+      ContainerConfig("hog", {"sh", "-c", "a=$(head -c 300000000 /dev/urandom); echo survived"});
+  config.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(32 << 20);
+  const std::string id = Start(pod, config);
+  v1::ContainerStatus status = WaitExited(id, absl::Seconds(60));
+  EXPECT_EQ(status.reason(), "OOMKilled");
+  EXPECT_NE(status.exit_code(), 0);
+  EXPECT_EQ(status.resources().linux().memory_limit_in_bytes(), 32 << 20);
+  EXPECT_THAT(Texts(ReadCriLog(status.log_path())), ::testing::Not(HasSubstr("survived")));
+}
+
+TEST_F(PodTest, ReadOnlyRootfsRefusesWrites) {
+  const std::string pod = RunPod(PodConfig("ro"));
+  v1::ContainerConfig config =
+      ContainerConfig("c", {"sh", "-c", "touch /new-file || echo refused; touch /tmp/x"});
+  config.mutable_linux()->mutable_security_context()->set_readonly_rootfs(true);
+  v1::ContainerStatus status;
+  const std::string out = OutputOf(pod, config, &status);
+  EXPECT_THAT(out, HasSubstr("Read-only file system"));
+  EXPECT_THAT(out, HasSubstr("refused"));
+  EXPECT_NE(status.exit_code(), 0);
+}
+
+TEST_F(PodTest, RunAsUserAndGroups) {
+  const std::string pod = RunPod(PodConfig("user"));
+  v1::ContainerConfig config = ContainerConfig("c", {"sh", "-c", "id -u; id -g; id -G"});
+  auto* sc = config.mutable_linux()->mutable_security_context();
+  sc->mutable_run_as_user()->set_value(1000);
+  sc->mutable_run_as_group()->set_value(3000);
+  sc->add_supplemental_groups(4000);
+  EXPECT_EQ(OutputOf(pod, config), "1000\n3000\n3000 4000\n");
+  v1::ContainerConfig root = ContainerConfig("r", {"id", "-u"});
+  root.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(0);
+  EXPECT_EQ(OutputOf(pod, root), "0\n");
+}
+
+TEST_F(PodTest, SharedPidNamespaceShowsTheOtherContainersProcesses) {
+  v1::PodSandboxConfig shared = PodConfig("sharedpid");
+  shared.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  const std::string pod = RunPod(shared);
+  Start(pod, ContainerConfig("sleeper", {"sleep", "1001"}));
+  EXPECT_THAT(OutputOf(pod, ContainerConfig("ps", {"ps"})), HasSubstr("sleep 1001"));
+
+  // Without sharing, a container sees only its own processes.
+  const std::string alone = RunPod(PodConfig("ownpid"));
+  Start(alone, ContainerConfig("sleeper", {"sleep", "1002"}));
+  EXPECT_THAT(OutputOf(alone, ContainerConfig("ps", {"ps"})),
+              ::testing::Not(HasSubstr("sleep 1002")));
+}
+
+TEST_F(PodTest, ExecSyncOutputExitCodeAndTimeout) {
+  const std::string pod = RunPod(PodConfig("exec"));
+  const std::string id = Start(pod, ContainerConfig("c", {"sleep", "1000"}));
+  v1::ExecSyncResponse resp;
+  grpc::Status s =
+      Exec(id, {"sh", "-c", "echo out; echo err >&2; id -u; hostname; exit 7"}, 10, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.stdout(), "out\n1000\nexec\n");
+  EXPECT_EQ(resp.stderr(), "err\n");
+  EXPECT_EQ(resp.exit_code(), 7);
+  // It runs in the container's filesystem and PID namespace: PID 1 is the sleep.
+  s = Exec(id, {"cat", "/proc/1/cmdline"}, 10, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.stdout(), std::string("sleep\0001000\0", 11));
+  const absl::Time t0 = absl::Now();
+  s = Exec(id, {"sleep", "30"}, 1, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(10));
+  s = Exec(id, {"no-such-command"}, 5, &resp);
+  EXPECT_FALSE(s.ok() && resp.exit_code() == 0);
+}
+
+TEST_F(PodTest, HostnameResolvConfAndHosts) {
+  v1::PodSandboxConfig config = PodConfig("web-1");
+  config.mutable_dns_config()->add_servers("10.96.0.10");
+  config.mutable_dns_config()->add_searches("default.svc.cluster.local");
+  config.mutable_dns_config()->add_options("ndots:5");
+  const std::string pod = RunPod(config);
+  EXPECT_EQ(OutputOf(pod, ContainerConfig("c", {"sh", "-c",
+                                                "hostname; cat /etc/hostname /etc/resolv.conf; "
+                                                "grep -c localhost /etc/hosts"})),
+            "web-1\nweb-1\nsearch default.svc.cluster.local\nnameserver 10.96.0.10\n"
+            "options ndots:5\n2\n");
+}
+
+TEST_F(PodTest, BindMountsReadWriteAndReadOnly) {
+  const std::string host = dir_.Sub("volume");
+  std::filesystem::create_directories(host);
+  std::ofstream(host + "/from-host.txt") << "host data\n";
+  const std::string pod = RunPod(PodConfig("mounts"));
+  v1::ContainerConfig config =
+      ContainerConfig("c", {"sh", "-c",
+                            "cat /ro/from-host.txt; touch /ro/x || echo ro-refused; "
+                            "echo written > /rw/from-container.txt"});
+  config.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(0);
+  auto* ro = config.add_mounts();
+  ro->set_host_path(host);
+  ro->set_container_path("/ro");
+  ro->set_readonly(true);
+  auto* rw = config.add_mounts();
+  rw->set_host_path(host);
+  rw->set_container_path("/rw");
+  v1::ContainerStatus status;
+  const std::string out = OutputOf(pod, config, &status);
+  EXPECT_THAT(out, HasSubstr("host data"));
+  EXPECT_THAT(out, HasSubstr("ro-refused"));
+  EXPECT_EQ(ReadFile(host + "/from-container.txt"), "written\n");
+  ASSERT_EQ(status.mounts_size(), 2);
+  EXPECT_EQ(status.mounts(0).container_path(), "/ro");
+  EXPECT_TRUE(status.mounts(0).readonly());
+}
+
+TEST_F(PodTest, SeccompRuntimeDefaultDeniesWhatItMust) {
+  const std::string pod = RunPod(PodConfig("seccomp"));
+  // A user namespace needs no capability: only the profile can refuse it.
+  v1::ContainerConfig config =
+      ContainerConfig("c", {"sh", "-c", "unshare -U true && echo unshared; echo done"});
+  EXPECT_THAT(OutputOf(pod, config), HasSubstr("unshared"));
+  config.mutable_metadata()->set_name("d");
+  config.set_log_path("d.log");
+  config.mutable_linux()->mutable_security_context()->mutable_seccomp()->set_profile_type(
+      v1::SecurityProfile::RuntimeDefault);
+  const std::string out = OutputOf(pod, config);
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("unshared")));
+  EXPECT_THAT(out, HasSubstr("done"));
+}
+
+TEST_F(PodTest, ListsFilterByIdStateAndLabels) {
+  v1::PodSandboxConfig a = PodConfig("list-a");
+  (*a.mutable_labels())["app"] = "a";
+  const std::string pod_a = RunPod(a);
+  const std::string pod_b = RunPod(PodConfig("list-b"));
+  v1::ContainerConfig labelled = ContainerConfig("c", {"sleep", "1000"});
+  (*labelled.mutable_labels())["tier"] = "web";
+  const std::string running = Start(pod_a, labelled);
+  std::string created;
+  ASSERT_TRUE(Create(pod_b, ContainerConfig("c", {"true"}), &created).ok());
+
+  v1::ListPodSandboxRequest pods;
+  (*pods.mutable_filter()->mutable_label_selector())["app"] = "a";
+  v1::ListPodSandboxResponse pod_list;
+  ASSERT_TRUE(runtime_->ListPodSandbox(Ctx().get(), pods, &pod_list).ok());
+  ASSERT_EQ(pod_list.items_size(), 1);
+  EXPECT_EQ(pod_list.items(0).id(), pod_a);
+  EXPECT_EQ(pod_list.items(0).metadata().name(), "list-a");
+
+  v1::ListContainersRequest req;
+  req.mutable_filter()->mutable_state()->set_state(v1::CONTAINER_RUNNING);
+  v1::ListContainersResponse list;
+  ASSERT_TRUE(runtime_->ListContainers(Ctx().get(), req, &list).ok());
+  ASSERT_EQ(list.containers_size(), 1);
+  EXPECT_EQ(list.containers(0).id(), running);
+  req.Clear();
+  req.mutable_filter()->set_pod_sandbox_id(pod_b.substr(0, 12));
+  ASSERT_TRUE(runtime_->ListContainers(Ctx().get(), req, &list).ok());
+  ASSERT_EQ(list.containers_size(), 1);
+  EXPECT_EQ(list.containers(0).id(), created);
+  EXPECT_EQ(list.containers(0).state(), v1::CONTAINER_CREATED);
+  req.Clear();
+  (*req.mutable_filter()->mutable_label_selector())["tier"] = "web";
+  ASSERT_TRUE(runtime_->ListContainers(Ctx().get(), req, &list).ok());
+  ASSERT_EQ(list.containers_size(), 1);
+  EXPECT_EQ(list.containers(0).id(), running);
+}
+
+TEST_F(PodTest, NamesAreUniqueAndStopAndRemoveAreIdempotent) {
+  const std::string pod = RunPod(PodConfig("names"));
+  v1::RunPodSandboxRequest again;
+  *again.mutable_config() = PodConfig("names");
+  v1::RunPodSandboxResponse resp;
+  EXPECT_EQ(runtime_->RunPodSandbox(Ctx().get(), again, &resp).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  std::string id;
+  ASSERT_TRUE(Create(pod, ContainerConfig("c", {"true"}), &id).ok());
+  std::string second;
+  EXPECT_EQ(Create(pod, ContainerConfig("c", {"true"}), &second).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+
+  v1::PodSandboxStatusRequest status_req;
+  status_req.set_pod_sandbox_id(pod);
+  status_req.set_verbose(true);
+  v1::PodSandboxStatusResponse status;
+  ASSERT_TRUE(runtime_->PodSandboxStatus(Ctx().get(), status_req, &status).ok());
+  EXPECT_EQ(status.status().state(), v1::SANDBOX_READY);
+  EXPECT_THAT(status.info().at("info"), HasSubstr("netNamespacePath"));
+
+  for (int i = 0; i < 2; ++i) {
+    v1::StopPodSandboxRequest stop;
+    stop.set_pod_sandbox_id(pod);
+    v1::StopPodSandboxResponse stopped;
+    ASSERT_TRUE(runtime_->StopPodSandbox(Ctx().get(), stop, &stopped).ok());
+  }
+  ASSERT_TRUE(runtime_->PodSandboxStatus(Ctx().get(), status_req, &status).ok());
+  EXPECT_EQ(status.status().state(), v1::SANDBOX_NOTREADY);
+  EXPECT_FALSE(Exists(absl::StrCat(daemon_->run_dir, "/netns/", pod)));
+  for (int i = 0; i < 2; ++i) {
+    v1::RemovePodSandboxRequest remove;
+    remove.set_pod_sandbox_id(pod);
+    v1::RemovePodSandboxResponse removed;
+    ASSERT_TRUE(runtime_->RemovePodSandbox(Ctx().get(), remove, &removed).ok());
+  }
+  ExpectNothingLeftOf(pod);
+  EXPECT_EQ(runtime_->PodSandboxStatus(Ctx().get(), status_req, &status).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::RemoveContainerRequest rm;
+  rm.set_container_id(id);
+  v1::RemoveContainerResponse rm_resp;
+  EXPECT_TRUE(runtime_->RemoveContainer(Ctx().get(), rm, &rm_resp).ok());
+}
+
+TEST_F(PodTest, BadRequestsGetClearErrorsAndLeaveNothing) {
+  const std::string pod = RunPod(PodConfig("bad"));
+  auto snapshots = [&] {
+    std::error_code ec;
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e :
+         std::filesystem::directory_iterator(absl::StrCat(daemon_->state_dir, "/snapshots"), ec)) {
+      ++n;
+    }
+    return n;
+  };
+  const size_t before = snapshots();
+  std::string id;
+  v1::ContainerConfig unknown_image = ContainerConfig("a", {"true"});
+  unknown_image.mutable_image()->set_image("127.0.0.1:1/never/pulled:1");
+  grpc::Status s = Create(pod, unknown_image, &id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("pull it first"));
+
+  v1::ContainerConfig missing_mount = ContainerConfig("b", {"true"});
+  missing_mount.add_mounts()->set_host_path(dir_.Sub("does-not-exist"));
+  missing_mount.mutable_mounts(0)->set_container_path("/x");
+  s = Create(pod, missing_mount, &id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("does not exist"));
+
+  v1::ContainerConfig no_user = ContainerConfig("c", {"true"});
+  no_user.mutable_linux()->mutable_security_context()->set_run_as_username("nobody-here");
+  s = Create(pod, no_user, &id);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.error_message(), HasSubstr("nobody-here"));
+
+  v1::ContainerConfig absurd = ContainerConfig("d", {"true"});
+  absurd.mutable_linux()->mutable_resources()->set_cpu_shares(1'000'000'000);
+  s = Create(pod, absurd, &id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("cpu_shares"));
+  absurd.mutable_linux()->mutable_resources()->set_cpu_shares(0);
+  absurd.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(-5);
+  EXPECT_EQ(Create(pod, absurd, &id).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  EXPECT_EQ(snapshots(), before);
+  v1::ListContainersResponse list;
+  ASSERT_TRUE(runtime_->ListContainers(Ctx().get(), {}, &list).ok());
+  EXPECT_EQ(list.containers_size(), 0);
+  // The names of the refused containers are free again.
+  ASSERT_TRUE(Create(pod, ContainerConfig("a", {"true"}), &id).ok());
+
+  v1::StopPodSandboxRequest stop;
+  stop.set_pod_sandbox_id(pod);
+  v1::StopPodSandboxResponse stopped;
+  ASSERT_TRUE(runtime_->StopPodSandbox(Ctx().get(), stop, &stopped).ok());
+  s = Create(pod, ContainerConfig("e", {"true"}), &id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), HasSubstr("not READY"));
+}
+
+TEST_F(PodTest, KillNineAndRestartLosesNothing) {
+  const std::string pod = RunPod(PodConfig("restart"));
+  const std::string ticker =
+      Start(pod, ContainerConfig("ticker", {"sh", "-c",
+                                            "i=0; while true; do echo tick $i; "
+                                            "i=$((i+1)); sleep 0.1; done"}));
+  const std::string quitter =
+      Start(pod, ContainerConfig("quitter", {"sh", "-c", "sleep 1; echo leaving; exit 5"}));
+  const std::string ticker_log = Status(ticker).log_path();
+  ASSERT_EQ(::kill(daemon_->pid(), SIGKILL), 0);
+  daemon_->Stop(SIGKILL);
+  // While stockaded is down the quitter ends; the shim records it.
+  ASSERT_TRUE(WaitFor(
+      [&] { return Exists(absl::StrCat(daemon_->run_dir, "/pods/", pod, "/", quitter, ".exit")); },
+      absl::Seconds(20)));
+  const size_t lines_while_down = ReadCriLog(ticker_log).size();
+  StartDaemon();
+
+  v1::ContainerStatus q = Status(quitter);
+  EXPECT_EQ(q.state(), v1::CONTAINER_EXITED);
+  EXPECT_EQ(q.exit_code(), 5);
+  EXPECT_EQ(q.reason(), "Error");
+  EXPECT_THAT(Texts(ReadCriLog(q.log_path())), HasSubstr("leaving"));
+  EXPECT_EQ(Status(ticker).state(), v1::CONTAINER_RUNNING);
+  ASSERT_TRUE(WaitFor([&] { return ReadCriLog(ticker_log).size() > lines_while_down + 3; },
+                      absl::Seconds(10)));
+  v1::ExecSyncResponse resp;
+  ASSERT_TRUE(Exec(ticker, {"echo", "still here"}, 10, &resp).ok());
+  EXPECT_EQ(resp.stdout(), "still here\n");
+  v1::PodSandboxStatusRequest req;
+  req.set_pod_sandbox_id(pod);
+  v1::PodSandboxStatusResponse pod_status;
+  ASSERT_TRUE(runtime_->PodSandboxStatus(Ctx().get(), req, &pod_status).ok());
+  EXPECT_EQ(pod_status.status().state(), v1::SANDBOX_READY);
+  // TearDown removes the pod and checks that nothing of it is left.
+}
+
+TEST_F(PodTest, ReopenContainerLogAfterRotation) {
+  const std::string pod = RunPod(PodConfig("rotate"));
+  const std::string id =
+      Start(pod, ContainerConfig("c", {"sh", "-c", "while true; do echo line; sleep 0.05; done"}));
+  const std::string log = Status(id).log_path();
+  ASSERT_TRUE(WaitFor([&] { return !ReadCriLog(log).empty(); }, absl::Seconds(10)));
+  std::filesystem::rename(log, log + ".1");
+  v1::ReopenContainerLogRequest req;
+  req.set_container_id(id);
+  v1::ReopenContainerLogResponse resp;
+  ASSERT_TRUE(runtime_->ReopenContainerLog(Ctx().get(), req, &resp).ok());
+  EXPECT_TRUE(WaitFor([&] { return Exists(log) && !ReadCriLog(log).empty(); }, absl::Seconds(10)));
+}
+
+}  // namespace
+}  // namespace stockade::testing
