@@ -41,7 +41,7 @@ build/release/bin/stockaded --socket "$work/s/s.sock" --state-dir "$work/s/state
   --run-dir "$work/s/run" --log-level warn 2>"$work/stockaded.log" &
 sd_pid=$!
 wait_socket "$work/s/s.sock"
-sd=$(build/release/bench/cri_pull --socket "$work/s/s.sock" --image "$image" --runs "$runs" | tee /dev/stderr | awk '/median/ {print $2}')
+sd=$(build/release/bin/cri_pull --socket "$work/s/s.sock" --image "$image" --runs "$runs" | tee /dev/stderr | awk '/median/ {print $2}')
 kill "$sd_pid"; wait "$sd_pid" || true; sd_pid=
 
 echo "== containerd $(containerd --version | awk '{print $3}') ($image, $runs runs)"
@@ -63,7 +63,7 @@ TOML
 containerd --config "$work/c/config.toml" 2>"$work/containerd.log" &
 ct_pid=$!
 wait_socket "$work/c/c.sock"
-ct=$(build/release/bench/cri_pull --socket "$work/c/c.sock" --image "$image" --runs "$runs" | tee /dev/stderr | awk '/median/ {print $2}')
+ct=$(build/release/bin/cri_pull --socket "$work/c/c.sock" --image "$image" --runs "$runs" | tee /dev/stderr | awk '/median/ {print $2}')
 kill "$ct_pid"; wait "$ct_pid" || true; ct_pid=
 
 echo "== one layer ($(du -m "$cache/layer0.tar.gz" | cut -f1) MB gzip)"
@@ -73,7 +73,7 @@ sync; t0=$(date +%s.%N); gzip -dc "$cache/layer0.tar.gz" >/dev/null; t1=$(date +
 sync; t1=$(date +%s.%N); tar -xzf "$cache/layer0.tar.gz" -C "$work/u1"; t2=$(date +%s.%N)
 sync
 echo "gzip -dc: $(echo "$t1 - $t0" | bc -l | cut -c1-5) s   tar -xzf: $(echo "$t2 - $t1" | bc -l | cut -c1-5) s"
-build/release/bench/unpack_bench "$cache/layer0.tar.gz" "$work/u2"
+build/release/bin/unpack_bench "$cache/layer0.tar.gz" "$work/u2"
 
 printf '\nPullImage median: stockaded %s s, containerd %s s, ratio %.2fx\n' "$sd" "$ct" \
   "$(echo "$ct / $sd" | bc -l)"

@@ -26,7 +26,7 @@ measure() {
   shift 2
   local ready=() rss=() pss=() uss=() stop=() version=""
   for ((r = 0; r < runs; r++)); do
-    read -r pid ms ver < <(build/release/bench/cri_startup --socket "$socket" -- "$@")
+    read -r pid ms ver < <(build/release/bin/cri_startup --socket "$socket" -- "$@")
     version=$ver
     sleep "$idle"
     ready+=("$ms")

@@ -483,8 +483,10 @@ absl::Status ImageStore::CollectGarbage() {
   }
   absl::StatusOr<std::vector<Digest>> unpacked = layers_->List();
   if (!unpacked.ok()) return unpacked.status();
+  const std::set<std::string> in_use =
+      options_.layer_dirs_in_use ? options_.layer_dirs_in_use() : std::set<std::string>();
   for (const Digest& d : *unpacked) {
-    if (layers.count(d.String()) == 0) {
+    if (layers.count(d.String()) == 0 && in_use.count(layers_->LayerPath(d)) == 0) {
       if (absl::Status s = layers_->Remove(d); !s.ok()) return s;
     }
   }

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,9 @@ struct ImageStoreOptions {
   std::vector<std::string> pinned_images;  // references kubelet should not garbage-collect
   UnpackOptions unpack = DefaultUnpackOptions();
   std::vector<Platform> platforms = HostPlatforms();
+  // Layer directories that garbage collection must keep although no image names them (the
+  // lower layers of containers whose image was removed). Unset: none.
+  std::function<std::set<std::string>()> layer_dirs_in_use;
 };
 
 // What the CRI needs to know about one image.

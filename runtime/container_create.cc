@@ -183,6 +183,7 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
   }
   *c.mutable_resources() = ToRecord(spec.limits);
   c.set_stop_signal(image->stop_signal);
+  for (const std::string& layer : image->layers) c.add_layer_dirs(layer);
   c.set_cgroup_path(absl::StrCat(pod->cgroup_path(), "/ctr-", id));
   c.set_pid_mode(
       static_cast<int>(ContainerPidMode(static_cast<NamespaceMode>(pod->pid_mode()), spec.pid)));

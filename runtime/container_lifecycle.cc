@@ -2,6 +2,7 @@
 // listing, resource updates, log reopening and ExecSync.
 #include <signal.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -171,6 +172,15 @@ absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
   if (c->process().has_oom_score_adj()) launch.oom_score_adj = c->process().oom_score_adj();
 
   absl::StatusOr<pid_t> pid = [&]() -> absl::StatusOr<pid_t> {
+    if (!c->log_path().empty()) {
+      // kubelet makes the pod's log directory; a container's own subdirectory is ours to make.
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(c->log_path()).parent_path(), ec);
+      if (ec) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot create the log directory of ", c->log_path(), ": ", ec.message()));
+      }
+    }
     if (absl::Status s = deps_.limiter.Create(c->cgroup_path(), launch.jail.limits); !s.ok()) {
       return s;
     }
@@ -279,10 +289,12 @@ absl::Status RuntimeCore::RemoveContainer(const std::string& id_prefix) {
 absl::StatusOr<ContainerView> RuntimeCore::ContainerStatus(const std::string& id_prefix) {
   absl::StatusOr<std::string> id = ResolveContainer(id_prefix);
   if (!id.ok()) return id.status();
-  IdLocks::Held lock = locks_->Lock(*id);
+  // A stop in progress holds the lock for up to its timeout: report what the record says then
+  // (RUNNING, as containerd does while stopping) rather than wait.
+  IdLocks::Held lock = locks_->TryLock(*id);
   std::optional<v1::ContainerRecord> c = tables_->Container(*id);
   if (!c) return absl::NotFoundError(absl::StrCat("container ", id_prefix, " not found"));
-  Refresh(*c);
+  if (lock.held()) Refresh(*c);
   return ToView(*c);
 }
 
@@ -294,11 +306,11 @@ std::vector<ContainerView> RuntimeCore::ListContainers(const ContainerFilter& fi
     }
     if (c.state() == v1::CONTAINER_STATE_CREATING) continue;
     if (Live(c)) {
-      IdLocks::Held lock = locks_->Lock(c.id());
+      IdLocks::Held lock = locks_->TryLock(c.id());
       std::optional<v1::ContainerRecord> current = tables_->Container(c.id());
       if (!current) continue;
       c = *current;
-      Refresh(c);
+      if (lock.held()) Refresh(c);
     }
     ContainerView view = ToView(c);
     if (filter.state && view.state != *filter.state) continue;

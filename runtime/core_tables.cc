@@ -1,5 +1,6 @@
 #include "runtime/core_tables.h"
 
+#include "runtime/runtime_core.h"
 #include "runtime/state/record_codec.h"
 
 namespace stockade {
@@ -96,6 +97,18 @@ absl::Status CoreTables::DeleteContainer(const std::string& id) {
   absl::MutexLock lock(&mu_);
   containers_.erase(id);
   return absl::OkStatus();
+}
+
+std::set<std::string> LayerDirsInUse(StateStore& store) {
+  std::set<std::string> dirs;
+  absl::StatusOr<std::vector<StateEntry>> entries = store.List(RecordKind::kContainer, "");
+  if (!entries.ok()) return dirs;
+  for (const auto& [key, bytes] : *entries) {
+    v1::ContainerRecord record;
+    if (record.ParseFromString(bytes))
+      dirs.insert(record.layer_dirs().begin(), record.layer_dirs().end());
+  }
+  return dirs;
 }
 
 PodState FromRecord(v1::PodState state) {

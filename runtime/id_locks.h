@@ -18,10 +18,16 @@ class IdLocks {
  public:
   class Held {
    public:
-    Held(IdLocks& locks, std::string id) : locks_(&locks), id_(std::move(id)) {
+    Held(IdLocks& locks, std::string id, bool wait = true) : locks_(&locks), id_(std::move(id)) {
       entry_ = locks_->Acquire(id_);
-      entry_->mu.Lock();
+      if (wait) {
+        entry_->mu.Lock();
+      } else if (!entry_->mu.TryLock()) {
+        locks_->Release(id_, std::move(entry_));
+      }
     }
+    // False when made by TryLock and someone else holds the lock.
+    bool held() const { return entry_ != nullptr; }
     Held(Held&& other) noexcept
         : locks_(other.locks_), id_(std::move(other.id_)), entry_(std::move(other.entry_)) {}
     Held(const Held&) = delete;
@@ -38,6 +44,8 @@ class IdLocks {
   };
 
   Held Lock(const std::string& id) { return Held(*this, id); }
+  // Does not wait: check held() on the result.
+  Held TryLock(const std::string& id) { return Held(*this, id, /*wait=*/false); }
 
  private:
   friend class Held;

@@ -120,10 +120,9 @@ absl::Status RuntimeCore::WritePodFiles(const PodSandboxSpec& spec, const std::s
       "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
       "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
       "ff02::2\tip6-allrouters\n");
-  for (const auto& [name, content] :
-       {std::pair<const char*, const std::string&>{"hostname", hostname + "\n"},
-        {"hosts", hosts},
-        {"resolv.conf", *resolv}}) {
+  const std::pair<const char*, std::string> files[] = {
+      {"hostname", hostname + "\n"}, {"hosts", hosts}, {"resolv.conf", *resolv}};
+  for (const auto& [name, content] : files) {
     if (absl::Status s = WriteFile(absl::StrCat(dir, "/", name), content); !s.ok()) return s;
   }
   return absl::OkStatus();

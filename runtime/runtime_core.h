@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -116,6 +117,10 @@ struct RuntimeCoreOptions {
   int node_oom_score_adj = 0;  // the lowest oom_score_adj the runtime may give (its own)
   absl::Duration kill_grace = absl::Seconds(10);  // how long to wait after SIGKILL
 };
+
+// The image layer directories that containers' root filesystems use, from the container
+// records (the image store's garbage collection keeps them).
+std::set<std::string> LayerDirsInUse(StateStore& store);
 
 class RuntimeCore {
  public:

@@ -26,9 +26,16 @@ std::string SocketPath(const std::string& dir) { return dir + "/shim.sock"; }
 absl::StatusOr<UniqueFd> Dial(const std::string& dir) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return ErrnoError(errno, "socket");
+  // Through the directory's descriptor: the full path may not fit sun_path's 108 bytes.
+  UniqueFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd) {
+    return absl::UnavailableError(
+        absl::StrCat("the pod's shim directory ", dir, " is gone: ", std::strerror(errno)));
+  }
+  const std::string short_path = absl::StrCat("/proc/self/fd/", dir_fd.get(), "/shim.sock");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  SocketPath(dir).copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+  short_path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     return absl::UnavailableError(absl::StrCat("the pod's shim at ", SocketPath(dir),
                                                " does not answer: ", std::strerror(errno)));

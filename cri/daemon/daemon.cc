@@ -110,6 +110,8 @@ int RunDaemon(const Config& config, const std::string& version) {
   image_options.root = absl::StrCat(config.state_dir, "/images");
   image_options.max_concurrent_downloads = config.images.max_concurrent_downloads;
   image_options.pinned_images = config.images.pinned;
+  StateStore& state = **store;
+  image_options.layer_dirs_in_use = [&state] { return LayerDirsInUse(state); };
   absl::StatusOr<std::unique_ptr<ImageStore>> images = ImageStore::Open(
       image_options, **store, NewDistributionRegistry(registry_hosts, registry_options));
   if (!images.ok()) return Fail(images.status());

@@ -331,10 +331,15 @@ int main(int argc, char** argv) {
   const std::string socket_path = dir + "/shim.sock";
   ::unlink(socket_path.c_str());
   UniqueFd listen_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // Bound through the directory's descriptor: a run dir deep enough would not fit sun_path's
+  // 108 bytes.
+  UniqueFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  const std::string short_path = absl::StrCat("/proc/self/fd/", dir_fd.get(), "/shim.sock");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  socket_path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
-  if (!listen_fd || ::bind(listen_fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) ||
+  short_path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+  if (!listen_fd || !dir_fd ||
+      ::bind(listen_fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) ||
       ::listen(listen_fd.get(), 16) != 0) {
     std::fprintf(stdout, "error cannot listen on %s: %s\n", socket_path.c_str(),
                  std::strerror(errno));

@@ -608,6 +608,86 @@ TEST_F(PodTest, KillNineAndRestartLosesNothing) {
   // TearDown removes the pod and checks that nothing of it is left.
 }
 
+TEST_F(PodTest, RemovingTheImageOfALiveContainerKeepsItsLayers) {
+  const std::string pod = RunPod(PodConfig("gc"));
+  std::string id;
+  ASSERT_TRUE(Create(pod, ContainerConfig("c", {"cat", "/data/hello.txt"}), &id).ok());
+  v1::RemoveImageRequest remove;
+  remove.mutable_image()->set_image(image_);
+  v1::RemoveImageResponse removed;
+  ASSERT_TRUE(images_->RemoveImage(Ctx().get(), remove, &removed).ok());
+  v1::StartContainerRequest start;
+  start.set_container_id(id);
+  v1::StartContainerResponse started;
+  ASSERT_TRUE(runtime_->StartContainer(Ctx().get(), start, &started).ok());
+  v1::ContainerStatus status = WaitExited(id);
+  EXPECT_EQ(status.exit_code(), 0);
+  EXPECT_EQ(Texts(ReadCriLog(status.log_path())), "hello from layer 2\n");
+}
+
+TEST_F(PodTest, HostNetworkSysctlsCgroupLimitsAndOomScore) {
+  v1::PodSandboxConfig host = PodConfig("hostnet");
+  host.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+      v1::NODE);
+  const std::string host_pod = RunPod(host);
+  char node_name[256] = {};
+  ::gethostname(node_name, sizeof(node_name) - 1);
+  EXPECT_EQ(OutputOf(host_pod, ContainerConfig("c", {"hostname"})), std::string(node_name) + "\n");
+  EXPECT_FALSE(Exists(absl::StrCat(daemon_->run_dir, "/netns/", host_pod)));
+
+  v1::PodSandboxConfig tuned = PodConfig("sysctl");
+  (*tuned.mutable_linux()->mutable_sysctls())["net.ipv4.ip_unprivileged_port_start"] = "80";
+  (*tuned.mutable_linux()->mutable_sysctls())["kernel.shmmni"] = "1000";
+  const std::string pod = RunPod(tuned);
+  EXPECT_EQ(
+      OutputOf(pod, ContainerConfig("s", {"cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+                                          "/proc/sys/kernel/shmmni"})),
+      "80\n1000\n");
+
+  v1::ContainerConfig limited =
+      ContainerConfig("l", {"sh", "-c", "cat /proc/self/oom_score_adj; sleep 1000"});
+  auto* r = limited.mutable_linux()->mutable_resources();
+  r->set_cpu_period(100000);
+  r->set_cpu_quota(50000);
+  r->set_cpu_shares(512);
+  r->set_memory_limit_in_bytes(64 << 20);
+  r->set_oom_score_adj(-999);  // lower than the daemon's own: clamped to it
+  const std::string id = Start(pod, limited);
+  v1::ContainerStatusRequest req;
+  req.set_container_id(id);
+  req.set_verbose(true);
+  v1::ContainerStatusResponse resp;
+  ASSERT_TRUE(runtime_->ContainerStatus(Ctx().get(), req, &resp).ok());
+  const std::string scope = absl::StrCat("stockade/pod-", pod, "/ctr-", id);
+  EXPECT_EQ(ReadFile(absl::StrCat("/sys/fs/cgroup/cpu/", scope, "/cpu.cfs_quota_us")), "50000\n");
+  EXPECT_EQ(ReadFile(absl::StrCat("/sys/fs/cgroup/cpu/", scope, "/cpu.shares")), "512\n");
+  EXPECT_EQ(ReadFile(absl::StrCat("/sys/fs/cgroup/memory/", scope, "/memory.limit_in_bytes")),
+            absl::StrCat(64 << 20, "\n"));
+  const std::string own = ReadFile("/proc/self/oom_score_adj");
+  ASSERT_TRUE(
+      WaitFor([&] { return !ReadCriLog(resp.status().log_path()).empty(); }, absl::Seconds(10)));
+  EXPECT_EQ(Texts(ReadCriLog(resp.status().log_path())), own);
+
+  v1::UpdateContainerResourcesRequest update;
+  update.set_container_id(id);
+  update.mutable_linux()->set_cpu_period(100000);
+  update.mutable_linux()->set_cpu_quota(20000);
+  v1::UpdateContainerResourcesResponse updated;
+  ASSERT_TRUE(runtime_->UpdateContainerResources(Ctx().get(), update, &updated).ok());
+  EXPECT_EQ(ReadFile(absl::StrCat("/sys/fs/cgroup/cpu/", scope, "/cpu.cfs_quota_us")), "20000\n");
+  EXPECT_EQ(Status(id).resources().linux().cpu_quota(), 20000);
+}
+
+TEST_F(PodTest, TargetPidNamespaceJoinsTheOtherContainer) {
+  const std::string pod = RunPod(PodConfig("target"));
+  const std::string app = Start(pod, ContainerConfig("app", {"sleep", "1003"}));
+  v1::ContainerConfig debug = ContainerConfig("debug", {"ps"});
+  auto* ns = debug.mutable_linux()->mutable_security_context()->mutable_namespace_options();
+  ns->set_pid(v1::TARGET);
+  ns->set_target_id(app);
+  EXPECT_THAT(OutputOf(pod, debug), HasSubstr("sleep 1003"));
+}
+
 TEST_F(PodTest, ReopenContainerLogAfterRotation) {
   const std::string pod = RunPod(PodConfig("rotate"));
   const std::string id =

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -92,6 +93,17 @@ class RuntimeCoreTest : public ::testing::Test {
     absl::StatusOr<ContainerView> v = core_->ContainerStatus(id);
     EXPECT_TRUE(v.ok()) << v.status();
     return v.value_or(ContainerView{});
+  }
+
+  bool WaitUntilStopping(const std::string& id) {
+    for (int i = 0; i < 1000; ++i) {
+      std::optional<ContainerView> v;
+      for (const ContainerView& c : core_->ListContainers({})) {
+        if (c.id == id && c.state == ContainerState::kStopping) return true;
+      }
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return false;
   }
 
   TempDir dir_;
@@ -202,6 +214,20 @@ TEST_F(RuntimeCoreTest, StopSignalsOnceThenKillsAfterTheTimeout) {
   const std::string quick = StartContainer(pod, "quick");
   ASSERT_TRUE(core_->StopContainer(quick, absl::ZeroDuration()).ok());
   EXPECT_THAT(backend_.pods[core_->PodDir(pod)].signals[quick], ElementsAre(SIGKILL));
+}
+
+TEST_F(RuntimeCoreTest, StatusAndListDoNotWaitForAStopInProgress) {
+  const std::string pod = RunPod("web");
+  const std::string id = StartContainer(pod, "app");
+  backend_.exit_on_sigterm = false;
+  std::thread stop([&] { EXPECT_TRUE(core_->StopContainer(id, absl::Milliseconds(800)).ok()); });
+  ASSERT_TRUE(WaitUntilStopping(id));
+  const absl::Time t0 = absl::Now();
+  EXPECT_EQ(Status(id).state, ContainerState::kStopping);
+  EXPECT_EQ(core_->ListContainers({}).size(), 1u);
+  EXPECT_LT(absl::Now() - t0, absl::Milliseconds(400));
+  stop.join();
+  EXPECT_EQ(Status(id).state, ContainerState::kExited);
 }
 
 TEST_F(RuntimeCoreTest, BadContainerRequestsLeaveNothing) {

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Pod start-up and memory: stockaded vs Debian's containerd + runc, same CRI client (cri_pods),
+# same image from the same local registry, one run. For each runtime: RunPodSandbox +
+# CreateContainer + StartContainer for N pods in a row, then M pods at once; with every pod
+# running, the daemon's RSS and each pod's shim RSS/PSS; then stop and remove everything.
+# usage: bench/pods.sh [N] [M] [--host-network | ""]   (as root; installs containerd from Debian)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pods=${1:-50}
+concurrent=${2:-100}
+net=${3:---host-network}  # containerd needs CNI otherwise; stockade runs either way
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+
+scripts/build.sh release stockaded stockade-shim cri_pods >/dev/null
+command -v containerd >/dev/null ||
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd
+
+work=$(mktemp -d /tmp/stockade-pods-bench-XXXXXX)
+registry=$(scripts/testregistry.sh start "$work/registry")
+cleanup() {
+  [[ -n ${daemon_pid:-} ]] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+  umount -R "$work/c/root" 2>/dev/null || true
+  scripts/testregistry.sh stop "$work/registry"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+scripts/testimages.py --registry "$registry" >/dev/null 2>&1
+image="$registry/stockade-test/busybox:1.0"
+
+wait_socket() { for _ in $(seq 500); do [[ -S $1 ]] && return 0; sleep 0.02; done; return 1; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+pss_kib() { awk '$1 == "Pss:" {print $2}' "/proc/$1/smaps_rollup"; }
+# memory NAME DAEMON_PID SHIM_PATTERN: daemon RSS, and per shim process median RSS and PSS.
+memory() {
+  local name=$1 pid=$2 pattern=$3 rss=() pss=()
+  for p in $(pgrep -f "$pattern"); do
+    rss+=("$(rss_kib "$p")")
+    pss+=("$(pss_kib "$p")")
+  done
+  median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+  sum() { awk '{s+=$1} END {print s}'; }
+  printf '%s memory: daemon RSS %.1f MiB | %d shim processes: median RSS %.2f MiB, PSS %.2f MiB, all shims PSS %.1f MiB\n' \
+    "$name" "$(echo "$(rss_kib "$pid") / 1024" | bc -l)" "${#rss[@]}" \
+    "$(echo "$(printf '%s\n' "${rss[@]}" | median) / 1024" | bc -l)" \
+    "$(echo "$(printf '%s\n' "${pss[@]}" | median) / 1024" | bc -l)" \
+    "$(echo "$(printf '%s\n' "${pss[@]}" | sum) / 1024" | bc -l)"
+}
+
+# drive NAME SOCKET PID SHIM_PATTERN
+drive() {
+  local name=$1 socket=$2 pid=$3 pattern=$4
+  coproc CLIENT { build/release/bin/cri_pods --socket "$socket" --image "$image" --pods "$pods" \
+    --concurrent "$concurrent" --log-dir "$work/logs-$name" ${net:+--host-network}; }
+  local client_pid=$CLIENT_PID line ready=
+  while read -r line <&"${CLIENT[0]}"; do
+    echo "$name $line"
+    [[ $line == ready ]] && ready=1 && break
+  done
+  if [[ -z $ready ]]; then
+    echo "$name: the client failed (see above)" >&2
+    return 1
+  fi
+  memory "$name" "$pid" "$pattern"
+  echo >&"${CLIENT[1]}"
+  while read -r line <&"${CLIENT[0]}"; do echo "$name $line"; done
+  wait "$client_pid" || true
+}
+
+echo "== stockaded $(build/release/bin/stockaded --version 2>&1 | head -1)"
+build/release/bin/stockaded --socket "$work/s/s.sock" --state-dir "$work/s/state" \
+  --run-dir "$work/s/run" --log-level warn 2>"$work/stockaded.log" &
+daemon_pid=$!
+wait_socket "$work/s/s.sock"
+drive stockaded "$work/s/s.sock" "$daemon_pid" "stockade-shim --pod-id"
+kill "$daemon_pid"; wait "$daemon_pid" || true; daemon_pid=
+
+echo "== containerd $(containerd --version | awk '{print $3}') + runc $(runc --version | awk 'NR==1 {print $3}')"
+mkdir -p "$work/c/certs.d/$registry"
+cat > "$work/c/certs.d/$registry/hosts.toml" <<TOML
+server = "http://$registry"
+[host."http://$registry"]
+  capabilities = ["pull", "resolve"]
+TOML
+cat > "$work/c/config.toml" <<TOML
+version = 2
+root = "$work/c/root"
+state = "$work/c/state"
+[grpc]
+  address = "$work/c/c.sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$registry/pause:3.9"
+  restrict_oom_score_adj = true
+[plugins."io.containerd.grpc.v1.cri".cni]
+  conf_dir = "$work/c/net.d"
+[plugins."io.containerd.grpc.v1.cri".registry]
+  config_path = "$work/c/certs.d"
+TOML
+containerd --config "$work/c/config.toml" 2>"$work/containerd.log" &
+daemon_pid=$!
+wait_socket "$work/c/c.sock"
+drive containerd "$work/c/c.sock" "$daemon_pid" "containerd-shim-runc-v2 -namespace k8s.io"
+kill "$daemon_pid"; wait "$daemon_pid" || true; daemon_pid=
