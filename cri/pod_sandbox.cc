@@ -1,5 +1,10 @@
 // RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox and
 // UpdatePodSandboxResources: CRI messages to RuntimeCore calls and back.
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "cri/cri_translate.h"
 #include "cri/runtime_service.h"
 #include "nlohmann/json.hpp"
@@ -10,6 +15,28 @@ namespace {
 
 runtime::v1::PodSandboxState ToCri(PodState state) {
   return state == PodState::kReady ? runtime::v1::SANDBOX_READY : runtime::v1::SANDBOX_NOTREADY;
+}
+
+// A Kubernetes quantity ("10M", "1Gi", "500k") in bits per second; 0 if unset or unreadable.
+int64_t BandwidthQuantity(const std::map<std::string, std::string>& annotations,
+                          const std::string& key) {
+  auto it = annotations.find(key);
+  if (it == annotations.end()) return 0;
+  static const std::pair<const char*, double> kSuffixes[] = {
+      {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
+      {"k", 1e3},     {"M", 1e6},        {"G", 1e9},           {"T", 1e12}};
+  std::string text = it->second;
+  double factor = 1;
+  for (const auto& [suffix, f] : kSuffixes) {
+    if (absl::EndsWith(text, suffix)) {
+      factor = f;
+      text.resize(text.size() - std::strlen(suffix));
+      break;
+    }
+  }
+  double value = 0;
+  if (!absl::SimpleAtod(text, &value) || value <= 0) return 0;
+  return static_cast<int64_t>(value * factor);
 }
 
 void FillMetadata(const PodSandboxView& pod, runtime::v1::PodSandboxMetadata& out) {
@@ -55,6 +82,18 @@ absl::Status RuntimeServiceImpl::DoRunPodSandbox(const runtime::v1::RunPodSandbo
   spec.network = static_cast<NamespaceMode>(ns.network());
   spec.pid = static_cast<NamespaceMode>(ns.pid());
   spec.ipc = static_cast<NamespaceMode>(ns.ipc());
+  // As containerd: only mappings with a host port go to the portmap capability.
+  for (const runtime::v1::PortMapping& m : config.port_mappings()) {
+    if (m.host_port() <= 0) continue;
+    const char* protocol = m.protocol() == runtime::v1::UDP    ? "udp"
+                           : m.protocol() == runtime::v1::SCTP ? "sctp"
+                                                               : "tcp";
+    spec.port_mappings.push_back({m.host_port(), m.container_port(), protocol, m.host_ip()});
+  }
+  spec.ingress_bits_per_second =
+      BandwidthQuantity(spec.annotations, "kubernetes.io/ingress-bandwidth");
+  spec.egress_bits_per_second =
+      BandwidthQuantity(spec.annotations, "kubernetes.io/egress-bandwidth");
   absl::StatusOr<std::string> id = core_.RunPod(spec);
   if (!id.ok()) return id.status();
   response.set_pod_sandbox_id(*id);
@@ -90,7 +129,14 @@ absl::Status RuntimeServiceImpl::DoPodSandboxStatus(
   FillMetadata(*pod, *status.mutable_metadata());
   status.set_state(ToCri(pod->state));
   status.set_created_at(pod->created_at_unix_nano);
-  status.mutable_network();  // the IP comes with networking (CNI)
+  if (!pod->ips.empty()) {
+    status.mutable_network()->set_ip(pod->ips.front());
+    for (size_t i = 1; i < pod->ips.size(); ++i) {
+      status.mutable_network()->add_additional_ips()->set_ip(pod->ips[i]);
+    }
+  } else {
+    status.mutable_network();
+  }
   runtime::v1::NamespaceOption& ns =
       *status.mutable_linux()->mutable_namespaces()->mutable_options();
   ns.set_network(static_cast<runtime::v1::NamespaceMode>(pod->network));

@@ -171,6 +171,9 @@ absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
   launch.resource_scope = c->cgroup_path();
   if (c->process().has_oom_score_adj()) launch.oom_score_adj = c->process().oom_score_adj();
 
+  // Taken before the process exists: a process that ends at once must not have finished
+  // before it started.
+  const int64_t started_at = absl::GetCurrentTimeNanos();
   absl::StatusOr<pid_t> pid = [&]() -> absl::StatusOr<pid_t> {
     if (!c->log_path().empty()) {
       // kubelet makes the pod's log directory; a container's own subdirectory is ours to make.
@@ -197,7 +200,7 @@ absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
     return pid.status();
   }
   c->set_pid(*pid);
-  c->set_started_at_unix_nano(absl::GetCurrentTimeNanos());
+  c->set_started_at_unix_nano(started_at);
   c->set_state(v1::CONTAINER_STATE_RUNNING);
   return tables_->Put(*c);
 }

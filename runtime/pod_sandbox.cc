@@ -11,7 +11,9 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "imagestore/snapshotter.h"
+#include "nlohmann/json.hpp"
 #include "runtime/common/errors.h"
+#include "runtime/common/logging.h"
 #include "runtime/core_tables.h"
 #include "runtime/id_locks.h"
 #include "runtime/runtime_core.h"
@@ -79,6 +81,45 @@ bool LabelsMatch(const Labels& want, const google::protobuf::Map<std::string, st
   return true;
 }
 
+// The network request of a pod, from its record: what ADD was given, DEL is given again.
+PodNetworkRequest NetworkRequestOf(const v1::PodRecord& r) {
+  PodNetworkRequest req;
+  req.pod_id = r.id();
+  req.name = r.name();
+  req.ns = r.namespace_();
+  req.uid = r.uid();
+  req.netns = r.network_namespace_path();
+  nlohmann::json doc = nlohmann::json::parse(r.network_request(), nullptr, false);
+  if (!doc.is_object()) return req;
+  for (const nlohmann::json& m : doc.value("portMappings", nlohmann::json::array())) {
+    req.port_mappings.push_back({m.value("hostPort", 0), m.value("containerPort", 0),
+                                 m.value("protocol", "tcp"), m.value("hostIP", "")});
+  }
+  req.dns_servers = doc.value("dnsServers", std::vector<std::string>{});
+  req.dns_searches = doc.value("dnsSearches", std::vector<std::string>{});
+  req.dns_options = doc.value("dnsOptions", std::vector<std::string>{});
+  req.ingress_bits_per_second = doc.value("ingress", int64_t{0});
+  req.egress_bits_per_second = doc.value("egress", int64_t{0});
+  return req;
+}
+
+std::string NetworkRequestJson(const PodSandboxSpec& spec) {
+  nlohmann::json maps = nlohmann::json::array();
+  for (const PortMapping& m : spec.port_mappings) {
+    maps.push_back({{"hostPort", m.host_port},
+                    {"containerPort", m.container_port},
+                    {"protocol", m.protocol},
+                    {"hostIP", m.host_ip}});
+  }
+  return nlohmann::json{{"portMappings", maps},
+                        {"dnsServers", spec.dns.servers},
+                        {"dnsSearches", spec.dns.searches},
+                        {"dnsOptions", spec.dns.options},
+                        {"ingress", spec.ingress_bits_per_second},
+                        {"egress", spec.egress_bits_per_second}}
+      .dump();
+}
+
 PodSandboxView ToView(const v1::PodRecord& r) {
   PodSandboxView v;
   v.id = r.id();
@@ -98,6 +139,7 @@ PodSandboxView ToView(const v1::PodRecord& r) {
   v.network = static_cast<NamespaceMode>(r.network_mode());
   v.pid = static_cast<NamespaceMode>(r.pid_mode());
   v.ipc = static_cast<NamespaceMode>(r.ipc_mode());
+  v.ips.assign(r.ips().begin(), r.ips().end());
   return v;
 }
 
@@ -167,6 +209,7 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
 
   const std::string dir = PodDir(id);
   absl::Cleanup rollback = [&] {
+    DetachNetwork(pod).IgnoreError();
     DestroyPod(pod).IgnoreError();
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
@@ -189,12 +232,30 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
   if (absl::Status s = deps_.backend.CreatePod(launch); !s.ok()) return s;
   if (!launch.jail.host_network) {
     pod.set_network_namespace_path(absl::StrCat(options_.netns_dir, "/", id));
+    pod.set_network_request(NetworkRequestJson(spec));
+    // Intent first: a restart that finds this record detaches whatever the plugins made.
+    if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
+    absl::StatusOr<PodNetworkAttachment> attached = deps_.network.Attach(NetworkRequestOf(pod));
+    if (!attached.ok()) return attached.status();
+    for (const std::string& ip : attached->ips) pod.add_ips(ip);
+    pod.set_network_state(attached->saved);
   }
   pod.set_state(v1::POD_STATE_READY);
   if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
   std::move(rollback).Cancel();
   std::move(release_name).Cancel();
   return id;
+}
+
+absl::Status RuntimeCore::DetachNetwork(v1::PodRecord& pod) {
+  if (pod.network_namespace_path().empty() && pod.network_state().empty()) return absl::OkStatus();
+  if (pod.network_request().empty() && pod.network_state().empty()) return absl::OkStatus();
+  absl::Status s = deps_.network.Detach(NetworkRequestOf(pod), pod.network_state());
+  if (!s.ok()) return s;
+  pod.clear_ips();
+  pod.clear_network_state();
+  pod.clear_network_request();
+  return absl::OkStatus();
 }
 
 absl::Status RuntimeCore::DestroyPod(const v1::PodRecord& pod) {
@@ -218,6 +279,15 @@ absl::Status RuntimeCore::StopPodLocked(v1::PodRecord pod) {
     std::optional<v1::ContainerRecord> c = tables_->Container(listed.id());
     if (!c) continue;
     if (absl::Status s = StopContainerLocked(*c, absl::ZeroDuration()); !s.ok()) return s;
+  }
+  // Before the namespace goes, so that the plugins can take their interfaces out of it. A plugin
+  // that fails (or is gone) does not keep the pod running, as in containerd.
+  if (absl::Status s = DetachNetwork(pod); !s.ok()) {
+    Log(LogLevel::kWarn, "the pod's network could not be detached; stopping it anyway",
+        {{"pod", pod.id()}, {"error", std::string(s.message())}});
+    pod.clear_ips();
+    pod.clear_network_state();
+    pod.clear_network_request();
   }
   if (absl::Status s = deps_.backend.DestroyPod(pod.id(), PodDir(pod.id())); !s.ok()) return s;
   pod.set_state(v1::POD_STATE_NOT_READY);

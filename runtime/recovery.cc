@@ -66,7 +66,13 @@ void RuntimeCore::RecoverContainer(v1::ContainerRecord c) {
       // Interrupted before it was made: roll back.
       absl::Status s = deps_.snapshotter.Remove(c.id());
       if (s.ok()) s = tables_->DeleteContainer(c.id());
-      if (s.ok()) container_ids_.Remove(c.id());
+      if (s.ok()) {
+        container_ids_.Remove(c.id());
+        if (std::optional<v1::PodRecord> pod = tables_->Pod(c.pod_id())) {
+          names_.Release(
+              ContainerName(c.name(), pod->name(), pod->namespace_(), pod->uid(), c.attempt()));
+        }
+      }
       report("recovery: rolled back a container creation", s);
       return;
     }
@@ -101,7 +107,9 @@ void RuntimeCore::RecoverPod(const v1::PodRecord& pod) {
   IdLocks::Held lock = locks_->Lock(pod.id());
   absl::Status s;
   switch (pod.state()) {
-    case v1::POD_STATE_CREATING:
+    case v1::POD_STATE_CREATING: {
+      v1::PodRecord half = pod;
+      DetachNetwork(half).IgnoreError();
       s = DestroyPod(pod);
       if (s.ok()) {
         std::error_code ec;
@@ -113,6 +121,7 @@ void RuntimeCore::RecoverPod(const v1::PodRecord& pod) {
       Log(LogLevel::kInfo, "recovery: rolled back a pod sandbox creation",
           {{"pod", pod.id()}, {"error", std::string(s.message())}});
       return;
+    }
     case v1::POD_STATE_STOPPING:
       s = StopPodLocked(pod);
       break;

@@ -21,6 +21,7 @@
 #include "runtime/jail_backend.h"
 #include "runtime/lifecycle.h"
 #include "runtime/name_registry.h"
+#include "runtime/pod_network.h"
 #include "runtime/resolv_conf.h"
 
 namespace stockade {
@@ -46,6 +47,8 @@ struct PodSandboxSpec {
   NamespaceMode network = NamespaceMode::kPod, pid = NamespaceMode::kContainer,
                 ipc = NamespaceMode::kPod;
   std::map<std::string, std::string> sysctls;
+  std::vector<PortMapping> port_mappings;
+  int64_t ingress_bits_per_second = 0, egress_bits_per_second = 0;
 };
 
 // A CreateContainer request, in plain terms.
@@ -79,6 +82,7 @@ struct PodSandboxView {
   int64_t created_at_unix_nano = 0;
   Labels labels, annotations;
   std::string runtime_handler, hostname, network_namespace_path, log_directory, message;
+  std::vector<std::string> ips;  // IPv4 first; empty on the host network or once stopped
   NamespaceMode network = NamespaceMode::kPod, pid = NamespaceMode::kContainer,
                 ipc = NamespaceMode::kPod;
 };
@@ -130,6 +134,7 @@ class RuntimeCore {
     ResourceLimiter& limiter;
     Snapshotter& snapshotter;
     ContainerImageSource& images;
+    PodNetwork& network;
   };
   // Loads the records and reconciles them with what is running (see recovery.cc).
   static absl::StatusOr<std::unique_ptr<RuntimeCore>> Open(const Deps& deps,
@@ -170,6 +175,8 @@ class RuntimeCore {
 
   absl::Status WritePodFiles(const PodSandboxSpec& spec, const std::string& dir) const;
   absl::Status DestroyPod(const v1::PodRecord& pod);
+  // Detaches the pod's network if it has one attached (or may have: a creation cut short).
+  absl::Status DetachNetwork(v1::PodRecord& pod);
   // The pod's lock is held by the caller.
   absl::Status StopPodLocked(v1::PodRecord pod);
   absl::Status RemovePodLocked(const v1::PodRecord& pod);

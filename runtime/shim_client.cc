@@ -154,6 +154,7 @@ absl::StatusOr<pid_t> ShimClient::StartContainer(const std::string& id, const st
                     {"gids", spec.additional_gids},
                     {"caps", spec.capabilities},
                     {"read_only_rootfs", spec.read_only_rootfs},
+                    {"privileged", spec.privileged},
                     {"hostname_file", spec.hostname_file},
                     {"hosts_file", spec.hosts_file},
                     {"resolv_conf_file", spec.resolv_conf_file},

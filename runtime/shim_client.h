@@ -37,6 +37,7 @@ struct ShimContainerSpec {
   std::vector<uint32_t> additional_gids;
   std::set<int> capabilities;
   bool read_only_rootfs = false;
+  bool privileged = false;
   std::string hostname_file, hosts_file, resolv_conf_file;
   std::vector<VolumeMount> mounts;
   std::vector<std::string> masked_paths, readonly_paths;

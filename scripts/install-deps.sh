@@ -16,6 +16,9 @@ packages=(
   clang libclang-rt-14-dev
   # test and benchmark peers: a local OCI registry and what builds the test images
   docker-registry apache2-utils busybox-static zstd python3 curl openssl
+  # pod networking peers: the standard CNI plugins (bridge, host-local, portmap) and the
+  # iptables they use
+  containernetworking-plugins iptables
 )
 
 missing=()

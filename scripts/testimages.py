@@ -74,7 +74,8 @@ ACCEPT_ALL = ", ".join([OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST])
 
 BUSYBOX_LINKS = ["sh", "ls", "cat", "echo", "id", "sleep", "env", "hostname", "true", "false",
                  "touch", "mkdir", "rm", "head", "wc", "ps", "stat", "readlink", "tail", "dd",
-                 "grep", "kill", "cut", "mount", "unshare"]
+                 "grep", "kill", "cut", "mount", "unshare", "ping", "nc", "httpd",
+                 "wget", "ip"]
 
 
 def sha256(data):

@@ -18,6 +18,7 @@
 #include "imagestore/registry_client.h"
 #include "imagestore/registry_hosts.h"
 #include "prometheus/registry.h"
+#include "runtime/cni_pod_network.h"
 #include "runtime/common/errors.h"
 #include "runtime/common/logging.h"
 #include "runtime/common/startup_memory.h"
@@ -120,13 +121,16 @@ int RunDaemon(const Config& config, const std::string& version) {
       OpenPlatformBackend({config.state_dir, config.run_dir, ""});
   if (!platform.ok()) return Fail(platform.status());
   std::unique_ptr<ContainerImageSource> image_source = NewStoreImageSource(**images);
+  std::unique_ptr<PodNetwork> network =
+      NewCniPodNetwork({config.cni.conf_dir, config.cni.bin_dirs}, **settings);
   RuntimeCoreOptions core_options;
   core_options.run_dir = config.run_dir;
   core_options.netns_dir = platform->netns_dir;
   core_options.node_oom_score_adj = platform->oom_score_adj;
-  absl::StatusOr<std::unique_ptr<RuntimeCore>> core = RuntimeCore::Open(
-      {**store, *platform->jails, *platform->limiter, *platform->snapshotter, *image_source},
-      core_options);
+  absl::StatusOr<std::unique_ptr<RuntimeCore>> core =
+      RuntimeCore::Open({**store, *platform->jails, *platform->limiter, *platform->snapshotter,
+                         *image_source, *network},
+                        core_options);
   if (!core.ok()) return Fail(core.status());
 
   RuntimeServiceImpl runtime_service(rpc, config, info, **settings, **core);

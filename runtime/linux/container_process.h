@@ -29,6 +29,7 @@ struct ContainerProcessSpec {
   std::set<int> capabilities;  // bounding = permitted = effective
   bool no_new_privs = true;
   bool read_only_rootfs = false;
+  bool privileged = false;  // /sys writable (capabilities and paths are the caller's part)
   // The pod's namespaces to join ("" to keep the caller's): /proc/<holder>/ns/{net,uts,ipc}.
   std::string net_ns, uts_ns, ipc_ns;
   // PID namespace: a new one (the process is its PID 1), or join `pid_ns` (the pod's, or a

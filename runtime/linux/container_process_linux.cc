@@ -101,8 +101,8 @@ void MountAt(const Prepared& p, const std::string& target, const char* type, uns
 void MountSystemFilesystems(const Prepared& p) {
   const ContainerProcessSpec& s = *p.spec;
   MountAt(p, In(s, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr, "mount /proc");
-  MountAt(p, In(s, "/sys"), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, nullptr,
-          "mount /sys");
+  MountAt(p, In(s, "/sys"), "sysfs",
+          MS_NOSUID | MS_NODEV | MS_NOEXEC | (s.privileged ? 0 : MS_RDONLY), nullptr, "mount /sys");
   MountAt(p, In(s, "/dev"), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k",
           "mount /dev");
 }

@@ -70,6 +70,7 @@ class LinuxJailBackend final : public JailBackend {
     spec.capabilities.insert(launch.process.capabilities.begin(),
                              launch.process.capabilities.end());
     spec.read_only_rootfs = launch.jail.read_only_rootfs;
+    spec.privileged = launch.jail.privileged;
     spec.hostname_file = launch.hostname_file;
     spec.hosts_file = launch.hosts_file;
     spec.resolv_conf_file = launch.resolv_conf_file;

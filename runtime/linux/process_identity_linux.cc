@@ -21,6 +21,14 @@ PreparedIdentity PrepareIdentity(uid_t uid, gid_t gid, const std::vector<uint32_
   for (int cap : capabilities) {
     if (cap >= 0 && cap < 64) p.caps[cap / 32] |= 1u << (cap % 32);
   }
+  // Nobody can give what it does not hold (a privileged container gets every capability *we*
+  // have, as containerd gives the current process's set).
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct own[2] = {};
+  if (::syscall(SYS_capget, &header, own) == 0) {
+    p.caps[0] &= own[0].permitted;
+    p.caps[1] &= own[1].permitted;
+  }
   p.no_new_privs = no_new_privs;
   return p;
 }

@@ -228,6 +228,7 @@ class Shim {
     spec.additional_gids = s.value("gids", std::vector<uint32_t>{});
     for (int cap : s.value("caps", std::vector<int>{})) spec.capabilities.insert(cap);
     spec.read_only_rootfs = s.value("read_only_rootfs", false);
+    spec.privileged = s.value("privileged", false);
     spec.hostname_file = s.value("hostname_file", "");
     spec.hosts_file = s.value("hosts_file", "");
     spec.resolv_conf_file = s.value("resolv_conf_file", "");

@@ -12,6 +12,7 @@
 #include "imagestore/snapshotter.h"
 #include "runtime/container_image.h"
 #include "runtime/jail_backend.h"
+#include "runtime/pod_network.h"
 
 namespace stockade::testing {
 
@@ -133,6 +134,29 @@ class FakeSnapshotter : public Snapshotter {
     std::vector<std::string> keys;
     for (const auto& [k, v] : prepared) keys.push_back(k);
     return keys;
+  }
+};
+
+class FakePodNetwork : public PodNetwork {
+ public:
+  std::map<std::string, PodNetworkRequest> attached;  // by pod id
+  std::vector<std::string> calls;
+  absl::Status fail_attach, fail_detach;
+  int next_ip = 2;
+  absl::StatusOr<PodNetworkAttachment> Attach(const PodNetworkRequest& request) override {
+    calls.push_back("Attach " + request.pod_id);
+    if (!fail_attach.ok()) return fail_attach;
+    attached[request.pod_id] = request;
+    PodNetworkAttachment a;
+    a.ips = {absl::StrCat("10.88.0.", next_ip++), "fd00::2"};
+    a.saved = "saved-" + request.pod_id;
+    return a;
+  }
+  absl::Status Detach(const PodNetworkRequest& request, const std::string& saved) override {
+    calls.push_back("Detach " + request.pod_id + " " + saved);
+    if (!fail_detach.ok()) return fail_detach;
+    attached.erase(request.pod_id);
+    return absl::OkStatus();
   }
 };
 

@@ -16,6 +16,7 @@
 #include "runtime/v1/api.grpc.pb.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/files.h"
+#include "tests/support/pod_fixture.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_registry.h"
 
@@ -23,226 +24,8 @@ namespace stockade::testing {
 namespace {
 
 using ::testing::HasSubstr;
-namespace v1 = ::runtime::v1;
 
-std::unique_ptr<grpc::ClientContext> Ctx(int seconds = 60) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
-  return ctx;
-}
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
-// The lines of a CRI log file, as (stream, tag, text).
-struct LogLine {
-  std::string stream, tag, text;
-};
-std::vector<LogLine> ReadCriLog(const std::string& path) {
-  std::vector<LogLine> out;
-  static const std::regex kLine(
-      R"(^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d)) (stdout|stderr) (P|F) (.*)$)");
-  for (absl::string_view line : absl::StrSplit(ReadFile(path), '\n', absl::SkipEmpty())) {
-    std::smatch m;
-    const std::string l(line);
-    if (std::regex_match(l, m, kLine)) {
-      out.push_back({m[3], m[4], m[5]});
-    } else {
-      out.push_back({"?", "?", l});
-    }
-  }
-  return out;
-}
-
-std::string Texts(const std::vector<LogLine>& lines, const std::string& stream = "") {
-  std::string out;
-  for (const LogLine& l : lines) {
-    if (stream.empty() || l.stream == stream) absl::StrAppend(&out, l.text, "\n");
-  }
-  return out;
-}
-
-class PodTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    std::string error;
-    registry_ = TestRegistry::Start("", "", &error).release();
-    ASSERT_NE(registry_, nullptr) << error;
-  }
-  static void TearDownTestSuite() {
-    delete registry_;
-    registry_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_EQ(::geteuid(), 0u) << "pod tests need root (namespaces, mounts, cgroups)";
-    ASSERT_NE(registry_, nullptr);
-    image_ = registry_->Ref("stockade-test/busybox:1.0");
-    StartDaemon();
-    v1::PullImageRequest pull;
-    pull.mutable_image()->set_image(image_);
-    v1::PullImageResponse pulled;
-    grpc::Status s = images_->PullImage(Ctx().get(), pull, &pulled);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-    logs_ = dir_.Sub("logs");
-    std::filesystem::create_directories(logs_);
-  }
-
-  void TearDown() override {
-    // Every pod a test made goes, and takes its namespaces, mounts, cgroups and shim along.
-    if (runtime_ != nullptr) {
-      v1::ListPodSandboxResponse pods;
-      runtime_->ListPodSandbox(Ctx().get(), {}, &pods);
-      for (const v1::PodSandbox& p : pods.items()) {
-        v1::RemovePodSandboxRequest r;
-        r.set_pod_sandbox_id(p.id());
-        v1::RemovePodSandboxResponse resp;
-        grpc::Status s = runtime_->RemovePodSandbox(Ctx().get(), r, &resp);
-        EXPECT_TRUE(s.ok()) << s.error_message();
-        ExpectNothingLeftOf(p.id());
-      }
-    }
-    if (daemon_ != nullptr) daemon_->Stop(SIGTERM);
-  }
-
-  void StartDaemon() {
-    daemon_ = std::make_unique<DaemonProcess>(dir_.path());
-    ASSERT_TRUE(daemon_->Start()) << daemon_->Stderr();
-    runtime_ = v1::RuntimeService::NewStub(daemon_->Channel());
-    images_ = v1::ImageService::NewStub(daemon_->Channel());
-  }
-
-  void ExpectNothingLeftOf(const std::string& pod_id) {
-    EXPECT_FALSE(Exists(absl::StrCat(daemon_->run_dir, "/pods/", pod_id)));
-    EXPECT_FALSE(Exists(absl::StrCat(daemon_->run_dir, "/netns/", pod_id)));
-    EXPECT_FALSE(Exists(absl::StrCat("/sys/fs/cgroup/memory/stockade/pod-", pod_id)));
-    EXPECT_FALSE(Exists(absl::StrCat("/sys/fs/cgroup/pids/stockade/pod-", pod_id)));
-    EXPECT_THAT(ReadFile("/proc/self/mountinfo"), ::testing::Not(HasSubstr(pod_id)));
-    const RunResult shims = Run({"pgrep", "-f", absl::StrCat("stockade-shim --pod-id ", pod_id)});
-    EXPECT_NE(shims.exit_code, 0) << "a shim of " << pod_id << " still runs: " << shims.out;
-  }
-
-  struct RunResult {
-    int exit_code;
-    std::string out;
-  };
-  static RunResult Run(const std::vector<std::string>& args) {
-    ProcessResult r = RunToCompletion(args, absl::Seconds(20));
-    return {r.exit_code, r.stdout_text};
-  }
-
-  v1::PodSandboxConfig PodConfig(const std::string& name) {
-    v1::PodSandboxConfig config;
-    config.mutable_metadata()->set_name(name);
-    config.mutable_metadata()->set_namespace_("default");
-    config.mutable_metadata()->set_uid(absl::StrCat("uid-", name));
-    config.set_hostname(name);
-    // As kubelet sends it for a pod without shareProcessNamespace.
-    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
-        v1::CONTAINER);
-    config.set_log_directory(absl::StrCat(logs_, "/", name));
-    std::filesystem::create_directories(config.log_directory());
-    return config;
-  }
-
-  std::string RunPod(const v1::PodSandboxConfig& config) {
-    v1::RunPodSandboxRequest req;
-    *req.mutable_config() = config;
-    v1::RunPodSandboxResponse resp;
-    grpc::Status s = runtime_->RunPodSandbox(Ctx().get(), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    pod_configs_[resp.pod_sandbox_id()] = config;
-    return resp.pod_sandbox_id();
-  }
-
-  v1::ContainerConfig ContainerConfig(const std::string& name,
-                                      const std::vector<std::string>& command) {
-    v1::ContainerConfig config;
-    config.mutable_metadata()->set_name(name);
-    config.mutable_image()->set_image(image_);
-    for (const std::string& c : command) config.add_command(c);
-    config.set_log_path(name + ".log");
-    return config;
-  }
-
-  grpc::Status Create(const std::string& pod, const v1::ContainerConfig& config, std::string* id) {
-    v1::CreateContainerRequest req;
-    req.set_pod_sandbox_id(pod);
-    *req.mutable_config() = config;
-    *req.mutable_sandbox_config() = pod_configs_[pod];
-    v1::CreateContainerResponse resp;
-    grpc::Status s = runtime_->CreateContainer(Ctx().get(), req, &resp);
-    *id = resp.container_id();
-    return s;
-  }
-
-  std::string Start(const std::string& pod, const v1::ContainerConfig& config) {
-    std::string id;
-    grpc::Status s = Create(pod, config, &id);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    v1::StartContainerRequest req;
-    req.set_container_id(id);
-    v1::StartContainerResponse resp;
-    s = runtime_->StartContainer(Ctx().get(), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return id;
-  }
-
-  v1::ContainerStatus Status(const std::string& id) {
-    v1::ContainerStatusRequest req;
-    req.set_container_id(id);
-    v1::ContainerStatusResponse resp;
-    grpc::Status s = runtime_->ContainerStatus(Ctx().get(), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return resp.status();
-  }
-
-  v1::ContainerStatus WaitExited(const std::string& id,
-                                 absl::Duration timeout = absl::Seconds(20)) {
-    v1::ContainerStatus status;
-    WaitFor([&] { return (status = Status(id)).state() == v1::CONTAINER_EXITED; }, timeout);
-    return status;
-  }
-
-  grpc::Status Stop(const std::string& id, int64_t timeout) {
-    v1::StopContainerRequest req;
-    req.set_container_id(id);
-    req.set_timeout(timeout);
-    v1::StopContainerResponse resp;
-    return runtime_->StopContainer(Ctx(timeout + 30).get(), req, &resp);
-  }
-
-  grpc::Status Exec(const std::string& id, const std::vector<std::string>& cmd, int64_t timeout,
-                    v1::ExecSyncResponse* resp) {
-    v1::ExecSyncRequest req;
-    req.set_container_id(id);
-    for (const std::string& c : cmd) req.add_cmd(c);
-    req.set_timeout(timeout);
-    return runtime_->ExecSync(Ctx().get(), req, resp);
-  }
-
-  // The whole output of a container that runs to its end.
-  std::string OutputOf(const std::string& pod, const v1::ContainerConfig& config,
-                       v1::ContainerStatus* final_status = nullptr) {
-    const std::string id = Start(pod, config);
-    v1::ContainerStatus status = WaitExited(id);
-    EXPECT_EQ(status.state(), v1::CONTAINER_EXITED);
-    if (final_status != nullptr) *final_status = status;
-    return Texts(ReadCriLog(status.log_path()));
-  }
-
-  static TestRegistry* registry_;
-  TempDir dir_;
-  std::string image_, logs_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<v1::RuntimeService::Stub> runtime_;
-  std::unique_ptr<v1::ImageService::Stub> images_;
-  std::map<std::string, v1::PodSandboxConfig> pod_configs_;
-};
-
-TestRegistry* PodTest::registry_ = nullptr;
+class PodTest : public PodFixture {};
 
 TEST_F(PodTest, ExitCodeReasonAndCriLogsOfBothStreams) {
   const std::string pod = RunPod(PodConfig("logs"));
@@ -676,6 +459,29 @@ TEST_F(PodTest, HostNetworkSysctlsCgroupLimitsAndOomScore) {
   ASSERT_TRUE(runtime_->UpdateContainerResources(Ctx().get(), update, &updated).ok());
   EXPECT_EQ(ReadFile(absl::StrCat("/sys/fs/cgroup/cpu/", scope, "/cpu.cfs_quota_us")), "20000\n");
   EXPECT_EQ(Status(id).resources().linux().cpu_quota(), 20000);
+}
+
+TEST_F(PodTest, PrivilegedGetsEveryCapabilityAndAWritableSys) {
+  const std::string pod = RunPod(PodConfig("priv"));
+  v1::ContainerConfig normal = ContainerConfig(
+      "n",
+      {"sh", "-c", "grep CapEff /proc/self/status; grep ' /sys ' /proc/mounts | cut -d' ' -f4"});
+  normal.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(0);
+  std::string out = OutputOf(pod, normal);
+  EXPECT_THAT(out, HasSubstr("CapEff:\t00000000a80425fb"));  // containerd's default set
+  EXPECT_THAT(out, HasSubstr("ro,"));
+  v1::ContainerConfig priv = normal;
+  priv.mutable_metadata()->set_name("p");
+  priv.set_log_path("p.log");
+  priv.mutable_linux()->mutable_security_context()->set_privileged(true);
+  out = OutputOf(pod, priv);
+  // Every capability stockaded holds (root here may lack some).
+  std::string own;
+  for (absl::string_view line : absl::StrSplit(ReadFile("/proc/self/status"), '\n')) {
+    if (absl::StartsWith(line, "CapEff:")) own = std::string(line);
+  }
+  EXPECT_THAT(out, HasSubstr(own));
+  EXPECT_THAT(out, HasSubstr("rw,"));
 }
 
 TEST_F(PodTest, TargetPidNamespaceJoinsTheOtherContainer) {

@@ -108,8 +108,10 @@ DaemonProcess::~DaemonProcess() {
 }
 
 bool DaemonProcess::Start(absl::Duration timeout) {
-  std::ofstream(config_path) << "cni:\n  conf_dir: " << cni_conf_dir
-                             << "\nmetrics:\n  address: \"127.0.0.1:0\"\n"
+  std::string bin_dirs;
+  for (const std::string& d : cni_bin_dirs) bin_dirs += (bin_dirs.empty() ? "" : ", ") + d;
+  std::ofstream(config_path) << "cni:\n  conf_dir: " << cni_conf_dir << "\n  bin_dirs: ["
+                             << bin_dirs << "]\nmetrics:\n  address: \"127.0.0.1:0\"\n"
                              << config_yaml;
   std::vector<std::string> args = {StockadedPath(), "--config",    config_path, "--socket",
                                    socket_path,     "--state-dir", state_dir,   "--run-dir",

@@ -37,7 +37,8 @@ class DaemonProcess {
   std::string state_dir;
   std::string run_dir;
   std::string cni_conf_dir;
-  std::string config_path;  // written by Start from `config_yaml`
+  std::vector<std::string> cni_bin_dirs = {"/usr/lib/cni"};  // Debian's plugins
+  std::string config_path;                                   // written by Start from `config_yaml`
   std::string config_yaml;  // extra top-level YAML keys appended to the generated config
   std::vector<std::string> extra_args;  // appended to the command line
   std::vector<std::string> extra_env;   // "NAME=value" added to the daemon's environment

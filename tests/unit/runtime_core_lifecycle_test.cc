@@ -11,6 +11,7 @@
 #include "runtime/runtime_core.h"
 #include "runtime/state/memory_state_store.h"
 #include "runtime/testing/fake_backends.h"
+#include "stockade/v1/records.pb.h"
 #include "tests/support/files.h"
 #include "tests/support/temp_dir.h"
 
@@ -19,6 +20,7 @@ namespace {
 
 using stockade::testing::FakeImageSource;
 using stockade::testing::FakeJailBackend;
+using stockade::testing::FakePodNetwork;
 using stockade::testing::FakeResourceLimiter;
 using stockade::testing::FakeSnapshotter;
 using stockade::testing::ReadFile;
@@ -52,7 +54,7 @@ class RuntimeCoreTest : public ::testing::Test {
     options.kill_grace = absl::Milliseconds(200);
     core_.reset();
     absl::StatusOr<std::unique_ptr<RuntimeCore>> core =
-        RuntimeCore::Open({store_, backend_, limiter_, snapshotter_, images_}, options);
+        RuntimeCore::Open({store_, backend_, limiter_, snapshotter_, images_, network_}, options);
     ASSERT_TRUE(core.ok()) << core.status();
     core_ = *std::move(core);
   }
@@ -112,6 +114,7 @@ class RuntimeCoreTest : public ::testing::Test {
   FakeResourceLimiter limiter_;
   FakeSnapshotter snapshotter_;
   FakeImageSource images_;
+  FakePodNetwork network_;
   std::unique_ptr<RuntimeCore> core_;
 };
 
@@ -127,6 +130,43 @@ TEST_F(RuntimeCoreTest, RunPodMakesTheJailScopeAndFilesThenIsReady) {
   EXPECT_EQ(ReadFile(pod_dir + "/hostname"), "web\n");
   EXPECT_EQ(ReadFile(pod_dir + "/resolv.conf"), "nameserver 192.0.2.53\n");
   EXPECT_THAT(ReadFile(pod_dir + "/hosts"), HasSubstr("127.0.0.1\tlocalhost"));
+}
+
+TEST_F(RuntimeCoreTest, ThePodNetworkIsAttachedAtRunAndDetachedAtStop) {
+  PodSandboxSpec spec = Pod("web");
+  spec.port_mappings = {{8080, 80, "tcp", ""}};
+  absl::StatusOr<std::string> id = core_->RunPod(spec);
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_THAT(core_->PodStatus(*id)->ips, ElementsAre("10.88.0.2", "fd00::2"));
+  ASSERT_EQ(network_.attached.count(*id), 1u);
+  EXPECT_EQ(network_.attached[*id].netns, dir_.Sub("run/netns/" + *id));
+  EXPECT_EQ(network_.attached[*id].port_mappings.size(), 1u);
+  ASSERT_TRUE(core_->StopPod(*id).ok());
+  EXPECT_EQ(network_.calls.back(), "Detach " + *id + " saved-" + *id);
+  EXPECT_TRUE(core_->PodStatus(*id)->ips.empty());
+  ASSERT_TRUE(core_->StopPod(*id).ok());
+  EXPECT_EQ(network_.calls.size(), 2u) << "detached once";
+
+  PodSandboxSpec host = Pod("host");
+  host.network = NamespaceMode::kNode;
+  ASSERT_TRUE(core_->RunPod(host).ok());
+  EXPECT_EQ(network_.calls.size(), 2u) << "the host network needs no CNI";
+}
+
+TEST_F(RuntimeCoreTest, AFailedAttachLeavesNothingAndAFailedDetachStillStops) {
+  network_.fail_attach = absl::FailedPreconditionError("CNI plugin bridge failed: no bridge");
+  absl::StatusOr<std::string> id = core_->RunPod(Pod("web"));
+  EXPECT_THAT(id.status().message(), HasSubstr("no bridge"));
+  EXPECT_TRUE(core_->ListPods({}).empty());
+  EXPECT_TRUE(backend_.pods.empty());
+  EXPECT_TRUE(limiter_.scopes.empty());
+  network_.fail_attach = absl::OkStatus();
+  id = core_->RunPod(Pod("web"));
+  ASSERT_TRUE(id.ok());
+  network_.fail_detach = absl::FailedPreconditionError("plugin gone");
+  EXPECT_TRUE(core_->StopPod(*id).ok());
+  EXPECT_EQ(core_->PodStatus(*id)->state, PodState::kNotReady);
+  EXPECT_TRUE(backend_.pods.empty());
 }
 
 TEST_F(RuntimeCoreTest, SameSandboxNameIsAlreadyExistsUntilRemoved) {
@@ -312,6 +352,52 @@ TEST_F(RuntimeCoreTest, ARestartRollsBackInterruptedCreationsAndRemovesLeftovers
   EXPECT_EQ(snapshotter_.prepared.count(id), 1u);
   EXPECT_FALSE(std::filesystem::exists(dir_.Sub("run/pods/stray")));
   EXPECT_EQ(Status(id).state, ContainerState::kRunning);
+}
+
+TEST_F(RuntimeCoreTest, ARestartRollsBackRecordsLeftInCreating) {
+  const std::string pod = RunPod("web");
+  core_.reset();
+  // What a daemon killed in the middle of RunPodSandbox and CreateContainer leaves: records
+  // written first (intent), side effects partly made.
+  const std::string half_pod(64, 'e'), half_container(64, 'f');
+  v1::PodRecord creating_pod;
+  creating_pod.set_id(half_pod);
+  creating_pod.set_name("half");
+  creating_pod.set_namespace_("default");
+  creating_pod.set_uid("uid-half");
+  creating_pod.set_state(v1::POD_STATE_CREATING);
+  creating_pod.set_owns_cgroup(true);
+  creating_pod.set_cgroup_path("stockade/pod-" + half_pod);
+  ASSERT_TRUE(
+      store_.Put(RecordKind::kPod, half_pod, creating_pod.SerializeAsString(), Durability::kSync)
+          .ok());
+  limiter_.scopes["stockade/pod-" + half_pod] = {};
+  std::filesystem::create_directories(dir_.Sub("run/pods/" + half_pod));
+  v1::ContainerRecord creating_container;
+  creating_container.set_id(half_container);
+  creating_container.set_pod_id(pod);
+  creating_container.set_name("half");
+  creating_container.set_state(v1::CONTAINER_STATE_CREATING);
+  ASSERT_TRUE(store_
+                  .Put(RecordKind::kContainer, half_container,
+                       creating_container.SerializeAsString(), Durability::kSync)
+                  .ok());
+  ASSERT_TRUE(snapshotter_.Prepare(half_container, {"/layers/a"}).ok());
+  backend_.calls.clear();
+
+  Open();
+  EXPECT_TRUE(absl::IsNotFound(core_->PodStatus(half_pod).status()));
+  EXPECT_TRUE(absl::IsNotFound(store_.Get(RecordKind::kPod, half_pod).status()));
+  EXPECT_THAT(backend_.calls, ::testing::Contains("DestroyPod " + half_pod));
+  EXPECT_EQ(limiter_.scopes.count("stockade/pod-" + half_pod), 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("run/pods/" + half_pod)));
+  EXPECT_TRUE(absl::IsNotFound(core_->ContainerStatus(half_container).status()));
+  EXPECT_TRUE(absl::IsNotFound(store_.Get(RecordKind::kContainer, half_container).status()));
+  EXPECT_EQ(snapshotter_.prepared.count(half_container), 0u);
+  EXPECT_EQ(core_->PodStatus(pod)->state, PodState::kReady);
+  // Their names are free again.
+  ContainerSpec spec = Container("half");
+  EXPECT_TRUE(core_->CreateContainer(pod, spec).ok());
 }
 
 TEST_F(RuntimeCoreTest, ALostShimMakesThePodNotReadyAndItsContainersUnknown) {

@@ -1,0 +1,204 @@
+// Pod networking through CNI with Debian's standard plugins (bridge + host-local + portmap), the
+// real daemon and real namespaces: pods reach each other, a hostPort reaches a pod, the network
+// is released when the pod goes, and broken configs or plugins fail cleanly. Root.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "tests/support/pod_fixture.h"
+
+namespace stockade::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class NetworkTest : public PodFixture {
+ protected:
+  void ExpectNoNetworkLeftOf(const std::string& pod_id) override {
+    // host-local keeps one file per allocated address, holding the container ID.
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(ipam_dir_, ec)) {
+      if (entry.is_regular_file()) {
+        EXPECT_THAT(ReadFile(entry.path().string()), ::testing::Not(HasSubstr(pod_id)))
+            << entry.path() << " still allocates an address to " << pod_id;
+      }
+    }
+    const RunResult rules = Run({"/usr/sbin/iptables-save"});
+    ASSERT_EQ(rules.exit_code, 0);
+    EXPECT_THAT(rules.out, ::testing::Not(HasSubstr(pod_id.substr(0, 12))));
+  }
+
+  v1::PodSandboxStatus PodStatus(const std::string& pod) {
+    v1::PodSandboxStatusRequest req;
+    req.set_pod_sandbox_id(pod);
+    v1::PodSandboxStatusResponse resp;
+    grpc::Status s = runtime_->PodSandboxStatus(Ctx().get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.status();
+  }
+
+  // A pod with one root container running `command`.
+  std::string ServePod(const std::string& name, const std::vector<std::string>& command,
+                       int host_port = 0, int container_port = 0) {
+    v1::PodSandboxConfig config = PodConfig(name);
+    if (host_port > 0) {
+      auto* m = config.add_port_mappings();
+      m->set_host_port(host_port);
+      m->set_container_port(container_port);
+    }
+    const std::string pod = RunPod(config);
+    v1::ContainerConfig c = ContainerConfig("main", command);
+    c.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(0);
+    Start(pod, c);
+    return pod;
+  }
+
+  v1::ExecSyncResponse ExecIn(const std::string& pod, const std::vector<std::string>& cmd) {
+    v1::ListContainersRequest list;
+    list.mutable_filter()->set_pod_sandbox_id(pod);
+    v1::ListContainersResponse containers;
+    EXPECT_TRUE(runtime_->ListContainers(Ctx().get(), list, &containers).ok());
+    v1::ExecSyncResponse resp;
+    if (containers.containers_size() == 0) return resp;
+    grpc::Status s = Exec(containers.containers(0).id(), cmd, 20, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp;
+  }
+
+  // Connects to 127.0.0.1:port from the host and reads what the server says first.
+  static std::string ReadFromLocalPort(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    std::string got;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+      char buf[256];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof(buf))) > 0) got.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return got;
+  }
+};
+
+TEST_F(NetworkTest, TwoPodsOnTheBridgeReachEachOtherOverTcpAndIcmp) {
+  const std::string server = ServePod(
+      "server", {"sh", "-c", "while true; do echo hello-from-server | nc -l -p 8080; done"});
+  const std::string client = ServePod("client", {"sleep", "1000"});
+  const v1::PodSandboxStatus s = PodStatus(server);
+  const std::string server_ip = s.network().ip();
+  ASSERT_THAT(server_ip, ::testing::StartsWith(Subnet().substr(0, Subnet().size() - 4)));
+  EXPECT_NE(PodStatus(client).network().ip(), server_ip);
+
+  v1::ExecSyncResponse ping = ExecIn(client, {"ping", "-c", "1", "-W", "5", server_ip});
+  EXPECT_EQ(ping.exit_code(), 0) << ping.stdout() << ping.stderr();
+  v1::ExecSyncResponse tcp;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        tcp = ExecIn(client, {"nc", "-w", "2", server_ip, "8080"});
+        return absl::StrContains(tcp.stdout(), "hello-from-server");
+      },
+      absl::Seconds(20)))
+      << tcp.stdout() << tcp.stderr();
+  // The pod's own view: eth0 with its address, and lo.
+  v1::ExecSyncResponse addr = ExecIn(server, {"ip", "addr"});
+  EXPECT_THAT(addr.stdout(), HasSubstr(server_ip));
+  EXPECT_THAT(addr.stdout(), HasSubstr("eth0"));
+}
+
+TEST_F(NetworkTest, AHostPortReachesThePodFromTheHostsLoopback) {
+  const std::string pod = ServePod(
+      "web", {"sh", "-c", "while true; do echo hello-through-hostport | nc -l -p 8080; done"},
+      18080, 8080);
+  std::string got;
+  ASSERT_TRUE(WaitFor(
+      [&] { return absl::StrContains(got = ReadFromLocalPort(18080), "hello-through-hostport"); },
+      absl::Seconds(20)))
+      << got;
+}
+
+TEST_F(NetworkTest, StopReleasesTheAddressAndRulesAndTheNextPodCanReuseThem) {
+  const std::string pod = ServePod("first", {"sleep", "1000"}, 18081, 80);
+  ASSERT_FALSE(PodStatus(pod).network().ip().empty());
+  v1::StopPodSandboxRequest stop;
+  stop.set_pod_sandbox_id(pod);
+  v1::StopPodSandboxResponse stopped;
+  ASSERT_TRUE(runtime_->StopPodSandbox(Ctx().get(), stop, &stopped).ok());
+  EXPECT_EQ(PodStatus(pod).network().ip(), "");
+  ExpectNoNetworkLeftOf(pod);
+}
+
+TEST_F(NetworkTest, NetworkIsReadyWithAValidConfigAndNotWithABrokenOne) {
+  auto network_ready = [&](std::string* message) {
+    v1::StatusResponse status;
+    EXPECT_TRUE(runtime_->Status(Ctx().get(), v1::StatusRequest(), &status).ok());
+    for (const v1::RuntimeCondition& c : status.status().conditions()) {
+      if (c.type() == "NetworkReady") {
+        *message = c.message();
+        return c.status();
+      }
+    }
+    return false;
+  };
+  std::string message;
+  EXPECT_TRUE(network_ready(&message)) << message;
+  std::filesystem::remove(daemon_->cni_conf_dir + "/10-test.conflist");
+  std::ofstream(daemon_->cni_conf_dir + "/05-broken.conflist") << "{\"name\": ";
+  EXPECT_FALSE(network_ready(&message));
+  EXPECT_THAT(message, HasSubstr("05-broken.conflist"));
+  // With no usable config a pod off the host network cannot start, and leaves nothing.
+  v1::RunPodSandboxRequest req;
+  *req.mutable_config() = PodConfig("nonet");
+  v1::RunPodSandboxResponse resp;
+  grpc::Status s = runtime_->RunPodSandbox(Ctx().get(), req, &resp);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.error_message(), HasSubstr("05-broken.conflist"));
+  v1::ListPodSandboxResponse pods;
+  ASSERT_TRUE(runtime_->ListPodSandbox(Ctx().get(), {}, &pods).ok());
+  EXPECT_EQ(pods.items_size(), 0);
+  EXPECT_TRUE(std::filesystem::is_empty(daemon_->run_dir + "/netns"));
+}
+
+TEST_F(NetworkTest, AMissingOrFailingPluginFailsThePodWithItsMessageAndLeavesNothing) {
+  std::filesystem::remove(daemon_->cni_conf_dir + "/10-test.conflist");
+  std::ofstream(daemon_->cni_conf_dir + "/10-missing.conflist")
+      << R"({"cniVersion": "1.0.0", "name": "missing", "plugins": [{"type": "no-such-plugin"}]})";
+  v1::RunPodSandboxRequest req;
+  *req.mutable_config() = PodConfig("missing");
+  v1::RunPodSandboxResponse resp;
+  grpc::Status s = runtime_->RunPodSandbox(Ctx().get(), req, &resp);
+  EXPECT_THAT(s.error_message(), HasSubstr("no-such-plugin"));
+
+  // A real plugin with a config it refuses: its own message comes through.
+  std::filesystem::remove(daemon_->cni_conf_dir + "/10-missing.conflist");
+  std::ofstream(daemon_->cni_conf_dir + "/10-bad.conflist")
+      << R"({"cniVersion": "1.0.0", "name": "bad", "plugins": [
+             {"type": "bridge", "bridge": "stk-bad0",
+              "ipam": {"type": "host-local", "ranges": [[{"subnet": "not-a-subnet"}]]}}]})";
+  *req.mutable_config() = PodConfig("bad");
+  s = runtime_->RunPodSandbox(Ctx().get(), req, &resp);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.error_message(), HasSubstr("not-a-subnet"));
+  v1::ListPodSandboxResponse pods;
+  ASSERT_TRUE(runtime_->ListPodSandbox(Ctx().get(), {}, &pods).ok());
+  EXPECT_EQ(pods.items_size(), 0);
+  EXPECT_TRUE(std::filesystem::is_empty(daemon_->run_dir + "/netns"));
+  EXPECT_TRUE(std::filesystem::is_empty(daemon_->run_dir + "/pods"));
+}
+
+TEST_F(NetworkTest, KillNineAndRestartKeepsThePodAddressAndDetachesOnStop) {
+  const std::string pod = ServePod("survivor", {"sleep", "1000"});
+  const std::string ip = PodStatus(pod).network().ip();
+  ASSERT_FALSE(ip.empty());
+  daemon_->Stop(SIGKILL);
+  StartDaemon();
+  EXPECT_EQ(PodStatus(pod).network().ip(), ip);
+  // TearDown stops and removes it: DEL runs with the result saved before the restart.
+}
+
+}  // namespace
+}  // namespace stockade::testing
