@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "cni/bridge/bridge_plan.h"
 #include "tests/support/pod_fixture.h"
 
 namespace stockade::testing {
@@ -12,8 +13,26 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class NetworkTest : public PodFixture {
+// Each test runs twice: with Debian's standard plugin chain and with stockade-bridge.
+class NetworkTest : public PodFixture, public ::testing::WithParamInterface<std::string> {
  protected:
+  bool OurBridge() const { return GetParam() == "stockade-bridge"; }
+
+  void ConfigureDaemon(DaemonProcess& daemon) override {
+    ipam_dir_ = dir_.Sub("ipam");
+    if (!OurBridge()) {
+      std::ofstream(daemon.cni_conf_dir + "/10-test.conflist") << ChainConfig();
+      return;
+    }
+    daemon.cni_bin_dirs = {STOCKADE_BRIDGE_DIR, "/usr/lib/cni"};
+    std::ofstream(daemon.cni_conf_dir + "/10-test.conflist") << absl::StrCat(
+        R"({"cniVersion": "1.0.0", "name": "stockade-test", "plugins": [
+          {"type": "stockade-bridge", "bridge": ")",
+        Bridge(), R"(",
+           "capabilities": {"portMappings": true},
+           "ipam": {"ranges": [{"subnet": ")",
+        Subnet(), R"("}], "dataDir": ")", ipam_dir_, R"("}}]})");
+  }
   void ExpectNoNetworkLeftOf(const std::string& pod_id) override {
     // host-local keeps one file per allocated address, holding the container ID.
     std::error_code ec;
@@ -26,6 +45,14 @@ class NetworkTest : public PodFixture {
     const RunResult rules = Run({"/usr/sbin/iptables-save"});
     ASSERT_EQ(rules.exit_code, 0);
     EXPECT_THAT(rules.out, ::testing::Not(HasSubstr(pod_id.substr(0, 12))));
+    const RunResult links = Run({"/usr/sbin/ip", "-br", "link"});
+    ASSERT_EQ(links.exit_code, 0);
+    EXPECT_THAT(links.out, ::testing::Not(HasSubstr(bridge::HostVethName(pod_id, "eth0"))));
+    auto ip = pod_ips_.find(pod_id);
+    if (ip != pod_ips_.end()) {
+      const RunResult nft = Run({"/usr/sbin/nft", "list", "ruleset"});
+      EXPECT_THAT(nft.out, ::testing::Not(HasSubstr(ip->second + " . ")));
+    }
   }
 
   v1::PodSandboxStatus PodStatus(const std::string& pod) {
@@ -34,6 +61,7 @@ class NetworkTest : public PodFixture {
     v1::PodSandboxStatusResponse resp;
     grpc::Status s = runtime_->PodSandboxStatus(Ctx().get(), req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
+    if (!resp.status().network().ip().empty()) pod_ips_[pod] = resp.status().network().ip();
     return resp.status();
   }
 
@@ -74,6 +102,7 @@ class NetworkTest : public PodFixture {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     timeval tv{5, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));  // bounds connect() too
     std::string got;
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
       char buf[256];
@@ -83,9 +112,45 @@ class NetworkTest : public PodFixture {
     ::close(fd);
     return got;
   }
+
+  std::map<std::string, std::string> pod_ips_;
 };
 
-TEST_F(NetworkTest, TwoPodsOnTheBridgeReachEachOtherOverTcpAndIcmp) {
+// A server in a network namespace of the test's own, reached from the host over a veth pair.
+class OutsideServer {
+ public:
+  explicit OutsideServer(const std::string& tag)
+      : ns_("stk-out" + tag), host_if_("stko" + tag), ns_if_("stki" + tag) {
+    Sh("ip netns add " + ns_);
+    Sh("ip link add " + host_if_ + " type veth peer name " + ns_if_ + " netns " + ns_);
+    Sh("ip addr add 198.51.100.1/24 dev " + host_if_);
+    Sh("ip link set " + host_if_ + " up");
+    Sh("ip netns exec " + ns_ + " ip addr add 198.51.100.2/24 dev " + ns_if_);
+    Sh("ip netns exec " + ns_ + " ip link set " + ns_if_ + " up");
+    Sh("ip netns exec " + ns_ + " ip link set lo up");
+  }
+  ~OutsideServer() {
+    Sh("ip link del " + host_if_);
+    Sh("ip netns del " + ns_);
+  }
+  // Accepts one TCP connection on 198.51.100.2:9000 and answers with the peer's address.
+  void ServeOnce() {
+    const std::string cmd = "ip netns exec " + ns_ +
+                            " python3 -c \"import socket; s = socket.socket(); "
+                            "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+                            "s.bind(('198.51.100.2', 9000)); s.listen(); c, a = s.accept(); "
+                            "c.sendall(('peer ' + a[0]).encode()); c.close()\" &";
+    Sh(cmd);
+  }
+
+ private:
+  static void Sh(const std::string& command) {
+    RunToCompletion({"/bin/sh", "-c", command}, absl::Seconds(20));
+  }
+  std::string ns_, host_if_, ns_if_;
+};
+
+TEST_P(NetworkTest, TwoPodsOnTheBridgeReachEachOtherOverTcpAndIcmp) {
   const std::string server = ServePod(
       "server", {"sh", "-c", "while true; do echo hello-from-server | nc -l -p 8080; done"});
   const std::string client = ServePod("client", {"sleep", "1000"});
@@ -110,7 +175,7 @@ TEST_F(NetworkTest, TwoPodsOnTheBridgeReachEachOtherOverTcpAndIcmp) {
   EXPECT_THAT(addr.stdout(), HasSubstr("eth0"));
 }
 
-TEST_F(NetworkTest, AHostPortReachesThePodFromTheHostsLoopback) {
+TEST_P(NetworkTest, AHostPortReachesThePodFromTheHostsLoopback) {
   const std::string pod = ServePod(
       "web", {"sh", "-c", "while true; do echo hello-through-hostport | nc -l -p 8080; done"},
       18080, 8080);
@@ -121,7 +186,7 @@ TEST_F(NetworkTest, AHostPortReachesThePodFromTheHostsLoopback) {
       << got;
 }
 
-TEST_F(NetworkTest, StopReleasesTheAddressAndRulesAndTheNextPodCanReuseThem) {
+TEST_P(NetworkTest, StopReleasesTheAddressAndRulesAndTheNextPodCanReuseThem) {
   const std::string pod = ServePod("first", {"sleep", "1000"}, 18081, 80);
   ASSERT_FALSE(PodStatus(pod).network().ip().empty());
   v1::StopPodSandboxRequest stop;
@@ -132,7 +197,7 @@ TEST_F(NetworkTest, StopReleasesTheAddressAndRulesAndTheNextPodCanReuseThem) {
   ExpectNoNetworkLeftOf(pod);
 }
 
-TEST_F(NetworkTest, NetworkIsReadyWithAValidConfigAndNotWithABrokenOne) {
+TEST_P(NetworkTest, NetworkIsReadyWithAValidConfigAndNotWithABrokenOne) {
   auto network_ready = [&](std::string* message) {
     v1::StatusResponse status;
     EXPECT_TRUE(runtime_->Status(Ctx().get(), v1::StatusRequest(), &status).ok());
@@ -163,7 +228,7 @@ TEST_F(NetworkTest, NetworkIsReadyWithAValidConfigAndNotWithABrokenOne) {
   EXPECT_TRUE(std::filesystem::is_empty(daemon_->run_dir + "/netns"));
 }
 
-TEST_F(NetworkTest, AMissingOrFailingPluginFailsThePodWithItsMessageAndLeavesNothing) {
+TEST_P(NetworkTest, AMissingOrFailingPluginFailsThePodWithItsMessageAndLeavesNothing) {
   std::filesystem::remove(daemon_->cni_conf_dir + "/10-test.conflist");
   std::ofstream(daemon_->cni_conf_dir + "/10-missing.conflist")
       << R"({"cniVersion": "1.0.0", "name": "missing", "plugins": [{"type": "no-such-plugin"}]})";
@@ -190,7 +255,25 @@ TEST_F(NetworkTest, AMissingOrFailingPluginFailsThePodWithItsMessageAndLeavesNot
   EXPECT_TRUE(std::filesystem::is_empty(daemon_->run_dir + "/pods"));
 }
 
-TEST_F(NetworkTest, KillNineAndRestartKeepsThePodAddressAndDetachesOnStop) {
+TEST_P(NetworkTest, OutboundTrafficIsMasqueraded) {
+  OutsideServer server(absl::StrCat(::getpid()));
+  const std::string pod = ServePod("outbound", {"sleep", "1000"});
+  const std::string pod_ip = PodStatus(pod).network().ip();
+  v1::ExecSyncResponse got;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        server.ServeOnce();
+        absl::SleepFor(absl::Milliseconds(200));
+        got = ExecIn(pod, {"nc", "-w", "3", "198.51.100.2", "9000"});
+        return absl::StrContains(got.stdout(), "peer ");
+      },
+      absl::Seconds(20)))
+      << got.stdout() << got.stderr();
+  EXPECT_THAT(got.stdout(), HasSubstr("peer 198.51.100.1"));
+  EXPECT_THAT(got.stdout(), ::testing::Not(HasSubstr(pod_ip)));
+}
+
+TEST_P(NetworkTest, KillNineAndRestartKeepsThePodAddressAndDetachesOnStop) {
   const std::string pod = ServePod("survivor", {"sleep", "1000"});
   const std::string ip = PodStatus(pod).network().ip();
   ASSERT_FALSE(ip.empty());
@@ -199,6 +282,12 @@ TEST_F(NetworkTest, KillNineAndRestartKeepsThePodAddressAndDetachesOnStop) {
   EXPECT_EQ(PodStatus(pod).network().ip(), ip);
   // TearDown stops and removes it: DEL runs with the result saved before the restart.
 }
+
+INSTANTIATE_TEST_SUITE_P(Plugins, NetworkTest, ::testing::Values("standard", "stockade-bridge"),
+                         [](const auto& info) {
+                           return info.param == "standard" ? std::string("StandardChain")
+                                                           : std::string("StockadeBridge");
+                         });
 
 }  // namespace
 }  // namespace stockade::testing

@@ -1,0 +1,300 @@
+// stockade-bridge: a CNI 1.0.0 plugin. ADD puts the pod on a Linux bridge through a veth pair
+// (eth0 inside), gives it addresses from its own IPAM, a default route, NAT for outbound
+// traffic and hostPorts with nftables (table ip stockade); DEL undoes all of it (and succeeds
+// for what is unknown); CHECK verifies it; VERSION says what it speaks.
+#include <fcntl.h>
+#include <nftables/libnftables.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "cni/bridge/bridge_plan.h"
+#include "cni/bridge/ipam.h"
+#include "cni/bridge/netlink.h"
+
+namespace stockade::bridge {
+namespace {
+
+// CNI error codes (spec: 4 invalid environment, 7 invalid network config, 11 try again later);
+// 100 and up are ours.
+constexpr int kBadEnvironment = 4;
+constexpr int kBadConfig = 7;
+constexpr int kFailed = 100;
+constexpr int kExhausted = 101;
+
+struct Call {
+  std::string command, container_id, netns, ifname;
+};
+
+class Failure {
+ public:
+  Failure(int code, absl::Status status) : code(code), status(std::move(status)) {}
+  int code;
+  absl::Status status;
+};
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? "" : v;
+}
+
+absl::Status WriteSysctl(const std::string& path, const std::string& value) {
+  std::ofstream out(path);
+  out << value;
+  out.close();
+  if (!out) return absl::FailedPreconditionError("cannot write " + path);
+  return absl::OkStatus();
+}
+
+// Runs nft commands through libnftables; `output` receives what a list command prints.
+absl::Status Nft(const std::string& commands, std::string* output = nullptr) {
+  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (ctx == nullptr) return absl::InternalError("nft_ctx_new failed");
+  nft_ctx_buffer_output(ctx);
+  nft_ctx_buffer_error(ctx);
+  const int rc = nft_run_cmd_from_buffer(ctx, commands.c_str());
+  absl::Status s =
+      rc == 0 ? absl::OkStatus()
+              : absl::FailedPreconditionError(absl::StrCat("nftables refused \"", commands,
+                                                           "\": ", nft_ctx_get_error_buffer(ctx)));
+  if (output != nullptr) *output = nft_ctx_get_output_buffer(ctx);
+  nft_ctx_free(ctx);
+  return s;
+}
+
+// The shared table, chains and map, and the rules of this network's subnet, made once: under
+// a lock of its own, as networks with different IPAM locks share the table.
+absl::Status EnsureNat(const BridgeConfig& config) {
+  absl::StatusOr<AddressAllocator> table_lock = AddressAllocator::Lock(config.data_dir, ".nft");
+  if (!table_lock.ok()) return table_lock.status();
+  std::string listing;
+  if (!Nft("list table ip stockade", &listing).ok()) {
+    std::string all;
+    for (const std::string& c : NftBaseCommands()) absl::StrAppend(&all, c, "\n");
+    if (absl::Status s = Nft(all); !s.ok()) return s;
+    Nft("list table ip stockade", &listing).IgnoreError();
+  }
+  for (const AddressRange& range : config.ranges) {
+    if (range.v6()) continue;  // NAT for IPv6 is not done (pods get routable addresses)
+    if (absl::StrContains(listing, absl::StrCat("ip saddr ", range.subnet, " "))) continue;
+    std::string rules;
+    for (const std::string& r : NftSubnetRules(range.subnet, config.ip_masq)) {
+      absl::StrAppend(&rules, r, "\n");
+    }
+    if (absl::Status s = Nft(rules); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// Runs `fn` with the calling thread inside the network namespace at `netns`.
+template <typename Fn>
+absl::Status InNetns(int netns_fd, Fn&& fn) {
+  const int own = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (own < 0 || ::setns(netns_fd, CLONE_NEWNET) != 0) {
+    if (own >= 0) ::close(own);
+    return absl::FailedPreconditionError("cannot enter the pod's network namespace");
+  }
+  absl::Status s = fn();
+  ::setns(own, CLONE_NEWNET);
+  ::close(own);
+  return s;
+}
+
+absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
+                                const std::string& netns_path) {
+  absl::StatusOr<AddressAllocator> ipam = AddressAllocator::Lock(config.data_dir, config.name);
+  if (!ipam.ok()) throw Failure(kFailed, ipam.status());
+  const std::string host_veth = HostVethName(call.container_id, call.ifname);
+  const int netns_fd = ::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (netns_fd < 0) {
+    throw Failure(kBadEnvironment,
+                  absl::FailedPreconditionError("cannot open CNI_NETNS " + netns_path));
+  }
+  auto undo = [&] {
+    if (absl::StatusOr<std::unique_ptr<Netlink>> nl = Netlink::Open(); nl.ok()) {
+      (*nl)->DeleteLink(host_veth).IgnoreError();
+    }
+    ipam->Release(call.container_id, call.ifname).IgnoreError();
+  };
+  std::vector<AddedAddress> addresses;
+  std::vector<AddedInterface> interfaces;
+  absl::Status s = [&]() -> absl::Status {
+    std::vector<std::pair<AddressRange, std::string>> allocated;
+    for (const AddressRange& range : config.ranges) {
+      absl::StatusOr<std::string> address = ipam->Allocate(range, call.container_id, call.ifname);
+      if (!address.ok()) return address.status();
+      allocated.push_back({range, *address});
+    }
+    absl::StatusOr<std::unique_ptr<Netlink>> host = Netlink::Open();
+    if (!host.ok()) return host.status();
+    Netlink& nl = **host;
+    if (absl::Status e = nl.EnsureBridge(config.bridge, config.mtu); !e.ok()) return e;
+    for (const AddressRange& range : config.ranges) {
+      if (absl::Status e =
+              nl.AddAddress(config.bridge, {range.gateway, PrefixLength(range.subnet)});
+          !e.ok()) {
+        return e;
+      }
+    }
+    WriteSysctl("/proc/sys/net/ipv4/ip_forward", "1").IgnoreError();
+    WriteSysctl(absl::StrCat("/proc/sys/net/ipv4/conf/", config.bridge, "/route_localnet"), "1")
+        .IgnoreError();
+    if (!nl.LinkIndex(host_veth).ok()) {
+      if (absl::Status e = nl.CreateVethPair(host_veth, call.ifname, netns_fd, config.mtu);
+          !e.ok()) {
+        return e;
+      }
+    }
+    if (absl::Status e = nl.SetMaster(host_veth, config.bridge); !e.ok()) return e;
+    if (absl::Status e = nl.SetUp(host_veth); !e.ok()) return e;
+    if (config.hairpin) {
+      if (absl::Status e = nl.SetHairpin(host_veth, true); !e.ok()) return e;
+    }
+    std::string pod_mac;
+    absl::Status inside = InNetns(netns_fd, [&]() -> absl::Status {
+      absl::StatusOr<std::unique_ptr<Netlink>> pod = Netlink::Open();
+      if (!pod.ok()) return pod.status();
+      for (const auto& [range, address] : allocated) {
+        if (range.v6()) {
+          WriteSysctl(absl::StrCat("/proc/sys/net/ipv6/conf/", call.ifname, "/accept_dad"), "0")
+              .IgnoreError();
+        }
+        if (absl::Status e = (*pod)->AddAddress(call.ifname, {address, PrefixLength(range.subnet)});
+            !e.ok()) {
+          return e;
+        }
+      }
+      if (absl::Status e = (*pod)->SetUp(call.ifname); !e.ok()) return e;
+      if (absl::Status e = (*pod)->SetUp("lo"); !e.ok()) return e;
+      for (const auto& [range, address] : allocated) {
+        if (absl::Status e = (*pod)->AddDefaultRoute(call.ifname, range.gateway); !e.ok()) {
+          return e;
+        }
+      }
+      pod_mac = (*pod)->LinkMac(call.ifname).value_or("");
+      for (const auto& [range, address] : allocated) {
+        // The previous holder of this address may still be in the bridge's neighbour table.
+        if (!range.v6()) AnnounceAddress(call.ifname, address).IgnoreError();
+      }
+      return absl::OkStatus();
+    });
+    if (!inside.ok()) return inside;
+    if (absl::Status e = EnsureNat(config); !e.ok()) return e;
+    std::string pod_v4;
+    for (const auto& [range, address] : allocated) {
+      if (!range.v6()) pod_v4 = address;
+    }
+    if (!config.port_mappings.empty() && !pod_v4.empty()) {
+      if (absl::Status e = Nft(NftAddHostPorts(config.port_mappings, pod_v4)); !e.ok()) return e;
+    }
+    interfaces = {{config.bridge, nl.LinkMac(config.bridge).value_or(""), ""},
+                  {host_veth, nl.LinkMac(host_veth).value_or(""), ""},
+                  {call.ifname, pod_mac, netns_path}};
+    for (const auto& [range, address] : allocated) {
+      addresses.push_back(
+          {absl::StrCat(address, "/", PrefixLength(range.subnet)), range.gateway, 2});
+    }
+    return absl::OkStatus();
+  }();
+  ::close(netns_fd);
+  if (!s.ok()) {
+    undo();
+    throw Failure(absl::IsResourceExhausted(s) ? kExhausted : kFailed, s);
+  }
+  return ResultJson(config.cni_version, interfaces, addresses);
+}
+
+void Del(const Call& call, const BridgeConfig& config) {
+  absl::StatusOr<AddressAllocator> ipam = AddressAllocator::Lock(config.data_dir, config.name);
+  if (!ipam.ok()) throw Failure(kFailed, ipam.status());
+  if (!config.port_mappings.empty()) {
+    // Only this pod's keys, and only if they still point at its address.
+    std::string listing;
+    Nft("list map ip stockade hostports", &listing).IgnoreError();
+    const std::vector<std::string> held = ipam->Held(call.container_id, call.ifname);
+    std::vector<HostPort> mine;
+    for (const HostPort& p : config.port_mappings) {
+      for (const std::string& address : held) {
+        if (absl::StrContains(listing, absl::StrCat(p.host_port, " : ", address, " . "))) {
+          mine.push_back(p);
+        }
+      }
+    }
+    if (!mine.empty()) Nft(NftDeleteHostPorts(mine)).IgnoreError();
+  }
+  absl::StatusOr<std::unique_ptr<Netlink>> nl = Netlink::Open();
+  if (!nl.ok()) throw Failure(kFailed, nl.status());
+  // Deleting the host end takes the pod end with it; a gone namespace took both already.
+  if (absl::Status s = (*nl)->DeleteLink(HostVethName(call.container_id, call.ifname)); !s.ok()) {
+    throw Failure(kFailed, s);
+  }
+  if (absl::Status s = ipam->Release(call.container_id, call.ifname); !s.ok()) {
+    throw Failure(kFailed, s);
+  }
+}
+
+void Check(const Call& call, const BridgeConfig& config) {
+  absl::StatusOr<AddressAllocator> ipam = AddressAllocator::Lock(config.data_dir, config.name);
+  if (!ipam.ok()) throw Failure(kFailed, ipam.status());
+  if (ipam->Held(call.container_id, call.ifname).size() != config.ranges.size()) {
+    throw Failure(kFailed, absl::FailedPreconditionError("the pod holds no address here"));
+  }
+  absl::StatusOr<std::unique_ptr<Netlink>> nl = Netlink::Open();
+  if (!nl.ok()) throw Failure(kFailed, nl.status());
+  const std::string veth = HostVethName(call.container_id, call.ifname);
+  if (!(*nl)->LinkIndex(veth).ok() || !(*nl)->LinkIndex(config.bridge).ok()) {
+    throw Failure(kFailed, absl::FailedPreconditionError(absl::StrCat(
+                               "interface ", veth, " or bridge ", config.bridge, " is missing")));
+  }
+}
+
+int Run() {
+  Call call{Env("CNI_COMMAND"), Env("CNI_CONTAINERID"), Env("CNI_NETNS"), Env("CNI_IFNAME")};
+  std::stringstream input;
+  input << std::cin.rdbuf();
+  if (call.command == "VERSION") {
+    std::cout << R"({"cniVersion":"1.0.0","supportedVersions":["0.4.0","1.0.0"]})"
+              << "\n";
+    return 0;
+  }
+  std::string version = "1.0.0";
+  try {
+    absl::StatusOr<BridgeConfig> config = ParseBridgeConfig(input.str());
+    if (!config.ok()) throw Failure(kBadConfig, config.status());
+    version = config->cni_version;
+    if (call.container_id.empty() || call.ifname.empty()) {
+      throw Failure(kBadEnvironment,
+                    absl::InvalidArgumentError("CNI_CONTAINERID and CNI_IFNAME are required"));
+    }
+    if (call.command == "ADD") {
+      if (call.netns.empty()) {
+        throw Failure(kBadEnvironment, absl::InvalidArgumentError("CNI_NETNS is required"));
+      }
+      std::cout << *Add(call, *config, call.netns) << "\n";
+    } else if (call.command == "DEL") {
+      Del(call, *config);
+    } else if (call.command == "CHECK") {
+      Check(call, *config);
+    } else {
+      throw Failure(kBadEnvironment,
+                    absl::InvalidArgumentError("unknown CNI_COMMAND \"" + call.command + "\""));
+    }
+    return 0;
+  } catch (const Failure& f) {
+    std::cout << ErrorJson(version, f.code, std::string(f.status.message())) << "\n";
+    return 1;
+  }
+}
+
+}  // namespace
+}  // namespace stockade::bridge
+
+int main() { return stockade::bridge::Run(); }

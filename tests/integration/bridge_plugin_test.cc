@@ -1,0 +1,141 @@
+// The stockade-bridge binary as a CNI runtime calls it: VERSION, ADD (twice), CHECK, DEL
+// (twice, and of something unknown), errors as CNI error documents. Root: a real network
+// namespace, bridge, veth and nftables.
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "cni/bridge/bridge_plan.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/daemon_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace stockade::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+
+class BridgePluginTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::geteuid(), 0u);
+    tag_ = absl::StrCat(::getpid());
+    netns_ = "stkbp" + tag_;
+    bridge_ = "stkbp" + tag_;
+    ASSERT_EQ(Sh("ip netns add " + netns_), 0);
+    config_ = absl::StrCat(R"({"cniVersion": "1.0.0", "name": "bp)", tag_, R"(", "type":
+        "stockade-bridge", "bridge": ")",
+                           bridge_, R"(", "mtu": 1400,
+        "ipam": {"ranges": [{"subnet": "10.251.)",
+                           ::getpid() % 250, R"(.0/24"}],
+                 "dataDir": ")",
+                           dir_.Sub("ipam"), R"("},
+        "runtimeConfig": {"portMappings": [{"hostPort": 18500, "containerPort": 80,
+                                            "protocol": "tcp"}]}})");
+  }
+  void TearDown() override {
+    Sh("ip netns del " + netns_);
+    Sh("ip link del " + bridge_);
+  }
+
+  static int Sh(const std::string& command) {
+    return RunToCompletion({"/bin/sh", "-c", command}, absl::Seconds(20)).exit_code;
+  }
+
+  ProcessResult Plugin(const std::string& command, const std::string& container_id,
+                       const std::string& config) {
+    std::ofstream(dir_.Sub("stdin.json")) << config;
+    return RunToCompletion(
+        {"/bin/sh", "-c",
+         absl::StrCat("CNI_COMMAND=", command, " CNI_CONTAINERID=", container_id,
+                      " CNI_NETNS=/run/netns/", netns_, " CNI_IFNAME=eth0 CNI_PATH=/nowhere ",
+                      STOCKADE_BRIDGE_DIR, "/stockade-bridge < ", dir_.Sub("stdin.json"))},
+        absl::Seconds(20));
+  }
+
+  TempDir dir_;
+  std::string tag_, netns_, bridge_, config_;
+};
+
+TEST_F(BridgePluginTest, SpecBehaviours) {
+  ProcessResult version = Plugin("VERSION", "", "{}");
+  ASSERT_EQ(version.exit_code, 0);
+  EXPECT_THAT(Json::parse(version.stdout_text)["supportedVersions"], ::testing::Contains("1.0.0"));
+
+  ProcessResult add = Plugin("ADD", "pod-1", config_);
+  ASSERT_EQ(add.exit_code, 0) << add.stdout_text << add.stderr_text;
+  Json result = Json::parse(add.stdout_text);
+  const std::string address = result["ips"][0]["address"];
+  EXPECT_EQ(result["interfaces"][2]["name"], "eth0");
+  EXPECT_EQ(result["interfaces"][2]["sandbox"], "/run/netns/" + netns_);
+  ProcessResult again = Plugin("ADD", "pod-1", config_);
+  ASSERT_EQ(again.exit_code, 0) << again.stdout_text;
+  EXPECT_EQ(Json::parse(again.stdout_text)["ips"][0]["address"], address) << "idempotent";
+
+  const std::string inside =
+      RunToCompletion(
+          {"/bin/sh", "-c",
+           "ip netns exec " + netns_ + " ip addr show eth0; ip netns exec " + netns_ + " ip route"},
+          absl::Seconds(10))
+          .stdout_text;
+  EXPECT_THAT(inside, HasSubstr(address));
+  EXPECT_THAT(inside, HasSubstr("mtu 1400"));
+  EXPECT_THAT(inside, HasSubstr("default via"));
+  const std::string veth = bridge::HostVethName("pod-1", "eth0");
+  EXPECT_THAT(
+      RunToCompletion({"/bin/sh", "-c", "ip -d link show " + veth}, absl::Seconds(10)).stdout_text,
+      HasSubstr("hairpin on"));
+  const std::string pod_ip = address.substr(0, address.find('/'));
+  EXPECT_THAT(RunToCompletion({"/usr/sbin/nft", "list", "map", "ip", "stockade", "hostports"},
+                              absl::Seconds(10))
+                  .stdout_text,
+              HasSubstr("tcp . 18500 : " + pod_ip + " . 80"));
+  EXPECT_EQ(Plugin("CHECK", "pod-1", config_).exit_code, 0);
+
+  ProcessResult del = Plugin("DEL", "pod-1", config_);
+  ASSERT_EQ(del.exit_code, 0) << del.stdout_text;
+  EXPECT_EQ(Plugin("DEL", "pod-1", config_).exit_code, 0) << "DEL again";
+  EXPECT_EQ(Plugin("DEL", "never-added", config_).exit_code, 0) << "DEL of the unknown";
+  EXPECT_NE(Sh("ip link show " + veth), 0);
+  EXPECT_THAT(RunToCompletion({"/usr/sbin/nft", "list", "map", "ip", "stockade", "hostports"},
+                              absl::Seconds(10))
+                  .stdout_text,
+              ::testing::Not(HasSubstr(pod_ip + " . 80")));
+  ProcessResult check = Plugin("CHECK", "pod-1", config_);
+  EXPECT_NE(check.exit_code, 0);
+  EXPECT_EQ(Json::parse(check.stdout_text)["code"], 100);
+}
+
+TEST_F(BridgePluginTest, ErrorsAreCniErrorDocuments) {
+  ProcessResult bad = Plugin("ADD", "pod-1", R"({"name": "x", "ipam": {"ranges": []}})");
+  EXPECT_NE(bad.exit_code, 0);
+  Json e = Json::parse(bad.stdout_text);
+  EXPECT_EQ(e["code"], 7);
+  EXPECT_THAT(e["msg"].get<std::string>(), HasSubstr("ipam.ranges"));
+
+  // A range with room for one pod: the second gets a clear error and nothing is left of it.
+  const std::string tiny = absl::StrCat(R"({"cniVersion": "1.0.0", "name": "tiny)", tag_,
+                                        R"(", "bridge": ")", bridge_, R"(",
+      "ipam": {"ranges": [{"subnet": "10.252.)",
+                                        ::getpid() % 250, R"(.0/30"}],
+               "dataDir": ")",
+                                        dir_.Sub("ipam"), R"("}})");
+  ASSERT_EQ(Plugin("ADD", "pod-1", tiny).exit_code, 0);
+  ASSERT_EQ(Sh("ip netns add " + netns_ + "b"), 0);
+  ProcessResult full = RunToCompletion(
+      {"/bin/sh", "-c",
+       absl::StrCat("echo '", tiny,
+                    "' | CNI_COMMAND=ADD CNI_CONTAINERID=pod-2 CNI_NETNS=/run/netns/", netns_,
+                    "b CNI_IFNAME=eth0 ", STOCKADE_BRIDGE_DIR, "/stockade-bridge")},
+      absl::Seconds(20));
+  Sh("ip netns del " + netns_ + "b");
+  EXPECT_NE(full.exit_code, 0);
+  EXPECT_THAT(full.stdout_text, HasSubstr("no free address"));
+  EXPECT_NE(Sh("ip link show " + bridge::HostVethName("pod-2", "eth0")), 0);
+  EXPECT_EQ(Plugin("DEL", "pod-1", tiny).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace stockade::testing

@@ -1,0 +1,159 @@
+// stockade-bridge's portable logic: config, names, address arithmetic, nftables plans, results,
+// and the file-based address allocator.
+#include <thread>
+
+#include "cni/bridge/bridge_plan.h"
+#include "cni/bridge/ipam.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/temp_dir.h"
+
+namespace stockade::bridge {
+namespace {
+
+using stockade::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(BridgeConfig, DefaultsAndNormalisedSubnets) {
+  absl::StatusOr<BridgeConfig> c = ParseBridgeConfig(R"({"cniVersion": "1.0.0", "name": "pods",
+      "ipam": {"ranges": [{"subnet": "10.88.7.9/16"}, {"subnet": "fd88::1/64"}]},
+      "runtimeConfig": {"portMappings": [{"hostPort": 8080, "containerPort": 80,
+                                          "protocol": "tcp"}]}})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->bridge, "stockade0");
+  EXPECT_EQ(c->mtu, 1500);
+  EXPECT_TRUE(c->hairpin);
+  EXPECT_TRUE(c->ip_masq);
+  ASSERT_EQ(c->ranges.size(), 2u);
+  EXPECT_EQ(c->ranges[0].subnet, "10.88.0.0/16");
+  EXPECT_EQ(c->ranges[0].gateway, "10.88.0.1");
+  EXPECT_EQ(c->ranges[1].subnet, "fd88::/64");
+  EXPECT_EQ(c->ranges[1].gateway, "fd88::1");
+  ASSERT_EQ(c->port_mappings.size(), 1u);
+  EXPECT_EQ(c->port_mappings[0].host_port, 8080);
+}
+
+TEST(BridgeConfig, BadConfigsNameTheField) {
+  EXPECT_THAT(ParseBridgeConfig("{").status().message(), HasSubstr("not JSON"));
+  EXPECT_THAT(ParseBridgeConfig(R"({"name": "n"})").status().message(), HasSubstr("ipam.ranges"));
+  EXPECT_THAT(ParseBridgeConfig(R"({"name": "n", "ipam": {"ranges": [{"subnet": "10.1.0.0"}]}})")
+                  .status()
+                  .message(),
+              HasSubstr("no /prefix"));
+  EXPECT_THAT(ParseBridgeConfig(R"({"name": "n", "ipam": {"ranges": [{"subnet": "10.1.0.0/31"}]}})")
+                  .status()
+                  .message(),
+              HasSubstr("too small"));
+  EXPECT_THAT(ParseBridgeConfig(R"({"name": "n", "bridge": "a-name-far-too-long",
+                                    "ipam": {"ranges": [{"subnet": "10.1.0.0/24"}]}})")
+                  .status()
+                  .message(),
+              HasSubstr("bridge"));
+  EXPECT_THAT(
+      ParseBridgeConfig(R"({"name": "../etc", "ipam": {"ranges": [{"subnet": "10.1.0.0/24"}]}})")
+          .status()
+          .message(),
+      HasSubstr("name"));
+  EXPECT_THAT(ParseBridgeConfig(R"({"name": "n", "ipam": {"ranges": [{"subnet": "10.1.0.0/24"}]},
+      "runtimeConfig": {"portMappings": [{"hostPort": 70000, "containerPort": 80}]}})")
+                  .status()
+                  .message(),
+              HasSubstr("portMappings"));
+}
+
+TEST(BridgePlan, HostVethNamesAreStableShortAndDistinct) {
+  const std::string a = HostVethName(std::string(64, 'a'), "eth0");
+  EXPECT_EQ(a, HostVethName(std::string(64, 'a'), "eth0"));
+  EXPECT_NE(a, HostVethName(std::string(64, 'b'), "eth0"));
+  EXPECT_NE(a, HostVethName(std::string(64, 'a'), "eth1"));
+  EXPECT_LE(a.size(), 15u);
+  EXPECT_THAT(a, ::testing::StartsWith("stk"));
+}
+
+TEST(BridgePlan, AddressArithmetic) {
+  EXPECT_EQ(*AddressAt("10.88.0.0/16", 258), "10.88.1.2");
+  EXPECT_EQ(*AddressAt("fd88::/64", 65537), "fd88::1:1");
+  EXPECT_TRUE(absl::IsOutOfRange(AddressAt("10.88.0.0/30", 4).status()));
+  EXPECT_EQ(AllocatableAddresses("10.88.0.0/24"), 253u);
+  EXPECT_EQ(AllocatableAddresses("10.88.0.0/30"), 1u);
+  EXPECT_EQ(AllocatableAddresses("fd88::/64"), 65536u);
+  EXPECT_EQ(PrefixLength("fd88::/64"), 64);
+}
+
+TEST(BridgePlan, NftablesCommands) {
+  EXPECT_THAT(NftBaseCommands(), ::testing::Contains(HasSubstr("map @hostports")));
+  EXPECT_THAT(NftSubnetRules("10.88.0.0/16", true),
+              ElementsAre("add rule ip stockade postrouting ip saddr 127.0.0.0/8 ip daddr "
+                          "10.88.0.0/16 masquerade",
+                          "add rule ip stockade postrouting ct status dnat ip saddr 10.88.0.0/16 "
+                          "ip daddr 10.88.0.0/16 masquerade",
+                          "add rule ip stockade postrouting ip saddr 10.88.0.0/16 ip daddr != "
+                          "10.88.0.0/16 masquerade"));
+  EXPECT_EQ(NftSubnetRules("10.88.0.0/16", false).size(), 2u);
+  std::vector<HostPort> ports = {{8080, 80, "tcp"}, {5353, 53, "udp"}};
+  EXPECT_EQ(NftAddHostPorts(ports, "10.88.0.5"),
+            "add element ip stockade hostports { tcp . 8080 : 10.88.0.5 . 80, "
+            "udp . 5353 : 10.88.0.5 . 53 }");
+  EXPECT_EQ(NftDeleteHostPorts(ports),
+            "delete element ip stockade hostports { tcp . 8080, udp . 5353 }");
+}
+
+TEST(BridgePlan, ResultsFollowTheSpecVersion) {
+  const std::string r = ResultJson(
+      "1.0.0", {{"stockade0", "aa", ""}, {"stk1", "bb", ""}, {"eth0", "cc", "/run/netns/x"}},
+      {{"10.88.0.5/16", "10.88.0.1", 2}});
+  nlohmann::json j = nlohmann::json::parse(r);
+  EXPECT_EQ(j["interfaces"][2]["sandbox"], "/run/netns/x");
+  EXPECT_EQ(j["ips"][0]["interface"], 2);
+  EXPECT_FALSE(j["ips"][0].contains("version"));
+  EXPECT_EQ(j["routes"][0]["dst"], "0.0.0.0/0");
+  nlohmann::json old =
+      nlohmann::json::parse(ResultJson("0.4.0", {}, {{"fd88::5/64", "fd88::1", 2}}));
+  EXPECT_EQ(old["ips"][0]["version"], "6");
+  nlohmann::json e = nlohmann::json::parse(ErrorJson("1.0.0", 7, "bad", "why"));
+  EXPECT_EQ(e["code"], 7);
+  EXPECT_EQ(e["details"], "why");
+}
+
+TEST(BridgeIpam, AllocatesReusesReleasesAndRunsOut) {
+  TempDir dir;
+  AddressRange range{"10.9.0.0/29", "10.9.0.1"};  // 8 addresses: 5 for pods
+  absl::StatusOr<AddressAllocator> ipam = AddressAllocator::Lock(dir.path(), "net");
+  ASSERT_TRUE(ipam.ok()) << ipam.status();
+  EXPECT_EQ(*ipam->Allocate(range, "pod-a", "eth0"), "10.9.0.2");
+  EXPECT_EQ(*ipam->Allocate(range, "pod-a", "eth0"), "10.9.0.2") << "ADD again: same address";
+  EXPECT_EQ(*ipam->Allocate(range, "pod-b", "eth0"), "10.9.0.3");
+  for (const char* pod : {"c", "d", "e"}) ASSERT_TRUE(ipam->Allocate(range, pod, "eth0").ok());
+  absl::StatusOr<std::string> none = ipam->Allocate(range, "pod-f", "eth0");
+  EXPECT_TRUE(absl::IsResourceExhausted(none.status()));
+  EXPECT_THAT(none.status().message(), HasSubstr("10.9.0.0/29"));
+  ASSERT_TRUE(ipam->Release("pod-a", "eth0").ok());
+  EXPECT_TRUE(ipam->Held("pod-a", "eth0").empty());
+  EXPECT_EQ(*ipam->Allocate(range, "pod-f", "eth0"), "10.9.0.2");
+  EXPECT_TRUE(ipam->Release("never-seen", "eth0").ok());
+  AddressRange v6{"fd00::/120", "fd00::1"};
+  EXPECT_EQ(*ipam->Allocate(v6, "pod-b", "eth0"), "fd00::2");
+  EXPECT_THAT(ipam->Held("pod-b", "eth0"), ::testing::UnorderedElementsAre("10.9.0.3", "fd00::2"));
+}
+
+TEST(BridgeIpam, TheLockSerialisesConcurrentCalls) {
+  TempDir dir;
+  AddressRange range{"10.9.0.0/24", "10.9.0.1"};
+  std::vector<std::string> got(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      absl::StatusOr<AddressAllocator> ipam = AddressAllocator::Lock(dir.path(), "net");
+      got[i] = ipam->Allocate(range, "pod-" + std::to_string(i), "eth0").value_or("");
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(std::unique(got.begin(), got.end()), got.end()) << "no address given twice";
+  EXPECT_FALSE(got[0].empty());
+}
+
+}  // namespace
+}  // namespace stockade::bridge
