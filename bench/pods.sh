@@ -3,15 +3,19 @@
 # same image from the same local registry, one run. For each runtime: RunPodSandbox +
 # CreateContainer + StartContainer for N pods in a row, then M pods at once; with every pod
 # running, the daemon's RSS and each pod's shim RSS/PSS; then stop and remove everything.
-# usage: bench/pods.sh [N] [M] [--host-network | ""]   (as root; installs containerd from Debian)
+# usage: bench/pods.sh [N] [M] [host|cni]   (as root; installs containerd from Debian)
+#   host: host-network pods (no CNI); cni: pods on a bridge through CNI — stockaded with
+#   stockade-bridge, containerd with Debian's bridge + host-local + portmap chain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pods=${1:-50}
 concurrent=${2:-100}
-net=${3:---host-network}  # containerd needs CNI otherwise; stockade runs either way
+mode=${3:-host}
+net=
+[[ $mode == host ]] && net=--host-network
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
-scripts/build.sh release stockaded stockade-shim cri_pods >/dev/null
+scripts/build.sh release stockaded stockade-shim stockade-bridge cri_pods >/dev/null
 command -v containerd >/dev/null ||
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd
 
@@ -20,6 +24,8 @@ registry=$(scripts/testregistry.sh start "$work/registry")
 cleanup() {
   [[ -n ${daemon_pid:-} ]] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
   umount -R "$work/c/root" 2>/dev/null || true
+  ip link del stkbench0 2>/dev/null || true
+  ip link del stkbenchc0 2>/dev/null || true
   scripts/testregistry.sh stop "$work/registry"
   rm -rf "$work"
 }
@@ -66,15 +72,31 @@ drive() {
   wait "$client_pid" || true
 }
 
-echo "== stockaded $(build/release/bin/stockaded --version 2>&1 | head -1)"
-build/release/bin/stockaded --socket "$work/s/s.sock" --state-dir "$work/s/state" \
-  --run-dir "$work/s/run" --log-level warn 2>"$work/stockaded.log" &
+mkdir -p "$work/s/net.d" "$work/c/net.d"
+cat > "$work/s/net.d/10-bench.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "bench", "plugins": [{"type": "stockade-bridge",
+ "bridge": "stkbench0", "capabilities": {"portMappings": true},
+ "ipam": {"ranges": [{"subnet": "10.230.0.0/16"}], "dataDir": "$work/s/ipam"}}]}
+JSON
+cat > "$work/c/net.d/10-bench.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "bench", "plugins": [
+ {"type": "bridge", "bridge": "stkbenchc0", "isGateway": true, "ipMasq": true,
+  "hairpinMode": true, "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.231.0.0/16"}]],
+  "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "$work/c/ipam"}},
+ {"type": "portmap", "capabilities": {"portMappings": true}}]}
+JSON
+printf 'cni:\n  conf_dir: %s\n  bin_dirs: [%s]\n' "$work/s/net.d" "$PWD/build/release/bin" \
+  > "$work/s/config.yaml"
+
+echo "== stockaded $(build/release/bin/stockaded --version 2>&1 | head -1) ($mode)"
+build/release/bin/stockaded --config "$work/s/config.yaml" --socket "$work/s/s.sock" \
+  --state-dir "$work/s/state" --run-dir "$work/s/run" --log-level warn 2>"$work/stockaded.log" &
 daemon_pid=$!
 wait_socket "$work/s/s.sock"
 drive stockaded "$work/s/s.sock" "$daemon_pid" "stockade-shim --pod-id"
 kill "$daemon_pid"; wait "$daemon_pid" || true; daemon_pid=
 
-echo "== containerd $(containerd --version | awk '{print $3}') + runc $(runc --version | awk 'NR==1 {print $3}')"
+echo "== containerd $(containerd --version | awk '{print $3}') + runc $(runc --version | awk 'NR==1 {print $3}') ($mode)"
 mkdir -p "$work/c/certs.d/$registry"
 cat > "$work/c/certs.d/$registry/hosts.toml" <<TOML
 server = "http://$registry"
@@ -92,6 +114,7 @@ state = "$work/c/state"
   restrict_oom_score_adj = true
 [plugins."io.containerd.grpc.v1.cri".cni]
   conf_dir = "$work/c/net.d"
+  bin_dir = "/usr/lib/cni"
 [plugins."io.containerd.grpc.v1.cri".registry]
   config_path = "$work/c/certs.d"
 TOML

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "cni/bridge/bridge_plan.h"
+#include "cni/bridge/freebsd_plan.h"
 #include "cni/bridge/ipam.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -153,6 +154,56 @@ TEST(BridgeIpam, TheLockSerialisesConcurrentCalls) {
   std::sort(got.begin(), got.end());
   EXPECT_EQ(std::unique(got.begin(), got.end()), got.end()) << "no address given twice";
   EXPECT_FALSE(got[0].empty());
+}
+
+}  // namespace
+}  // namespace stockade::bridge
+
+namespace stockade::bridge {
+namespace {
+
+BridgeConfig FreeBsdConfig() {
+  absl::StatusOr<BridgeConfig> c = ParseBridgeConfig(R"({"name": "pods", "bridge": "stockade0",
+      "mtu": 9000, "ipam": {"ranges": [{"subnet": "10.88.0.0/16"}]},
+      "runtimeConfig": {"portMappings": [{"hostPort": 8080, "containerPort": 80}]}})");
+  return *c;
+}
+
+TEST(FreeBsdBridgePlan, BridgeAndEpairCommands) {
+  const BridgeConfig config = FreeBsdConfig();
+  std::vector<Command> bridge = PlanFreeBsdBridge(config);
+  EXPECT_EQ(bridge.front(), (Command{"ifconfig", "bridge", "create", "name", "stockade0"}));
+  EXPECT_THAT(bridge, ::testing::Contains(
+                          Command{"ifconfig", "stockade0", "inet", "10.88.0.1/16", "alias"}));
+  const std::string id(64, 'c');
+  const std::string host = EpairHostName(id, "eth0");
+  EXPECT_EQ(host, HostVethName(id, "eth0") + "a");
+  EXPECT_LE(host.size(), 15u);
+  std::string peer = host;
+  peer.back() = 'b';
+  std::vector<Command> attach =
+      PlanFreeBsdAttach(config, {"stk-cccccccccccc", id, "eth0", "epair7a", "10.88.0.5"});
+  EXPECT_EQ(attach[0], (Command{"ifconfig", "epair7a", "name", host}));
+  EXPECT_EQ(attach[1], (Command{"ifconfig", "epair7b", "name", peer}));
+  EXPECT_THAT(attach, ::testing::Contains(Command{"ifconfig", "stockade0", "addm", host}));
+  EXPECT_THAT(attach, ::testing::Contains(Command{"ifconfig", "stockade0", "hairpin", host}));
+  EXPECT_THAT(attach, ::testing::Contains(Command{"ifconfig", peer, "vnet", "stk-cccccccccccc"}));
+  EXPECT_THAT(attach, ::testing::Contains(
+                          Command{"jexec", "stk-cccccccccccc", "ifconfig", peer, "name", "eth0"}));
+  EXPECT_THAT(attach, ::testing::Contains(Command{"jexec", "stk-cccccccccccc", "ifconfig", "eth0",
+                                                  "inet", "10.88.0.5/16", "mtu", "9000", "up"}));
+  EXPECT_THAT(attach, ::testing::Contains(Command{"jexec", "stk-cccccccccccc", "route", "add",
+                                                  "-inet", "default", "10.88.0.1"}));
+  EXPECT_EQ(PlanFreeBsdDetach(id, "eth0"), (std::vector<Command>{{"ifconfig", host, "destroy"}}));
+}
+
+TEST(FreeBsdBridgePlan, PfAnchorRules) {
+  const BridgeConfig config = FreeBsdConfig();
+  EXPECT_EQ(PfAnchorName(std::string(64, 'c')), "stockade/cccccccccccc");
+  EXPECT_EQ(PfAnchorRules(config, "10.88.0.5", "em0"),
+            "nat on em0 inet from 10.88.0.5 to ! 10.88.0.0/16 -> (em0)\n"
+            "rdr pass on ! stockade0 inet proto tcp to port 8080 -> 10.88.0.5 port 80\n");
+  EXPECT_THAT(PfConfLines(), HasSubstr("rdr-anchor \"stockade/*\""));
 }
 
 }  // namespace
