@@ -133,6 +133,12 @@ class OutsideServer {
     Sh("ip link del " + host_if_);
     Sh("ip netns del " + ns_);
   }
+  // Runs a shell command inside the namespace; its stdout.
+  std::string Run(const std::string& command) {
+    return RunToCompletion({"/bin/sh", "-c", "ip netns exec " + ns_ + " " + command},
+                           absl::Seconds(20))
+        .stdout_text;
+  }
   // Accepts one TCP connection on 198.51.100.2:9000 and answers with the peer's address.
   void ServeOnce() {
     const std::string cmd = "ip netns exec " + ns_ +
@@ -271,6 +277,20 @@ TEST_P(NetworkTest, OutboundTrafficIsMasqueraded) {
       << got.stdout() << got.stderr();
   EXPECT_THAT(got.stdout(), HasSubstr("peer 198.51.100.1"));
   EXPECT_THAT(got.stdout(), ::testing::Not(HasSubstr(pod_ip)));
+}
+
+TEST_P(NetworkTest, AHostPortReachesThePodFromAnotherNetworkNamespace) {
+  OutsideServer outside(absl::StrCat(::getpid()));
+  ServePod("web", {"sh", "-c", "while true; do echo hello-from-afar | nc -l -p 8080; done"}, 18082,
+           8080);
+  std::string got;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        got = outside.Run("busybox nc -w 3 198.51.100.1 18082 </dev/null");
+        return absl::StrContains(got, "hello-from-afar");
+      },
+      absl::Seconds(20)))
+      << got;
 }
 
 TEST_P(NetworkTest, KillNineAndRestartKeepsThePodAddressAndDetachesOnStop) {
