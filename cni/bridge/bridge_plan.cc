@@ -89,6 +89,21 @@ absl::StatusOr<std::string> AddressAt(const std::string& subnet, uint64_t n) {
   return Format(s->v6, s->network + n);
 }
 
+absl::StatusOr<uint64_t> OffsetIn(const std::string& subnet, const std::string& address) {
+  absl::StatusOr<Subnet> s = ParseSubnet(subnet);
+  if (!s.ok()) return s.status();
+  absl::StatusOr<Subnet> a = ParseSubnet(absl::StrCat(address, s->v6 ? "/128" : "/32"));
+  if (!a.ok() || a->v6 != s->v6) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", address, "\" is not an address"));
+  }
+  const int host_bits = (s->v6 ? 128 : 32) - s->prefix;
+  const U128 offset = a->network - s->network;
+  if (a->network < s->network || (host_bits < 128 && offset >> host_bits != 0)) {
+    return absl::OutOfRangeError(absl::StrCat(address, " is not in ", subnet));
+  }
+  return static_cast<uint64_t>(offset);
+}
+
 uint64_t AllocatableAddresses(const std::string& subnet) {
   absl::StatusOr<Subnet> s = ParseSubnet(subnet);
   if (!s.ok()) return 0;
@@ -144,6 +159,23 @@ absl::StatusOr<BridgeConfig> ParseBridgeConfig(const std::string& text) {
     }
     range.gateway = r.value("gateway", "");
     if (range.gateway.empty()) range.gateway = *AddressAt(range.subnet, 1);
+    if (!OffsetIn(range.subnet, range.gateway).ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ipam.ranges: gateway ", range.gateway, " is not in ", range.subnet));
+    }
+    for (const char* key : {"rangeStart", "rangeEnd"}) {
+      const std::string bound = r.value(key, "");
+      if (bound.empty()) continue;
+      absl::StatusOr<uint64_t> offset = OffsetIn(range.subnet, bound);
+      if (!offset.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("ipam.ranges: ", key, ": ", offset.status().message()));
+      }
+      (std::string(key) == "rangeStart" ? range.first : range.last) = *offset;
+    }
+    if (range.first != 0 && range.last != 0 && range.first > range.last) {
+      return absl::InvalidArgumentError("ipam.ranges: rangeStart is after rangeEnd");
+    }
     c.ranges.push_back(range);
   }
   const Json maps = doc.value("runtimeConfig", Json::object()).value("portMappings", Json::array());

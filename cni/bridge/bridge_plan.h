@@ -13,6 +13,9 @@ namespace stockade::bridge {
 struct AddressRange {
   std::string subnet;   // CIDR, e.g. "10.88.0.0/16" or "fd88::/64"
   std::string gateway;  // default: the subnet's first address
+  // Offsets in the subnet that pods get addresses from (rangeStart, rangeEnd); 0: from the
+  // first address after the gateway / to the last usable one.
+  uint64_t first = 0, last = 0;
   bool v6() const { return subnet.find(':') != std::string::npos; }
 };
 
@@ -49,6 +52,8 @@ absl::StatusOr<std::string> AddressAt(const std::string& subnet, uint64_t n);
 // broadcast excluded; IPv6 capped at 65536).
 uint64_t AllocatableAddresses(const std::string& subnet);
 int PrefixLength(const std::string& subnet);
+// The offset of `address` in `subnet`; OutOfRange when it is not in it.
+absl::StatusOr<uint64_t> OffsetIn(const std::string& subnet, const std::string& address);
 
 // nftables: the table, chains and map every network shares (made once), the rules for one
 // subnet (masquerade of outbound, of hostPort traffic from the host's loopback and of hairpin

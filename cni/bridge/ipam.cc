@@ -84,7 +84,9 @@ absl::StatusOr<std::string> AddressAllocator::Allocate(const AddressRange& range
     if ((address.find(':') != std::string::npos) == range.v6()) return address;
   }
   const uint64_t count = AllocatableAddresses(range.subnet);
-  for (uint64_t n = 2; n < count + 2; ++n) {
+  const uint64_t first = range.first != 0 ? range.first : 2;
+  const uint64_t last = range.last != 0 ? range.last : count + 1;
+  for (uint64_t n = first; n <= last; ++n) {
     absl::StatusOr<std::string> address = AddressAt(range.subnet, n);
     if (!address.ok()) break;
     if (*address == range.gateway) continue;
@@ -107,8 +109,8 @@ absl::StatusOr<std::string> AddressAllocator::Allocate(const AddressRange& range
     return *address;
   }
   return absl::ResourceExhaustedError(
-      absl::StrCat("no free address in ", range.subnet, ": all ", count,
-                   " are allocated; widen the range or remove pods"));
+      absl::StrCat("no free address in ", range.subnet, ": all ", last - first + 1,
+                   " of its range are allocated; widen the range or remove pods"));
 }
 
 absl::Status AddressAllocator::Release(const std::string& container_id, const std::string& ifname) {

@@ -303,6 +303,36 @@ TEST_P(NetworkTest, KillNineAndRestartKeepsThePodAddressAndDetachesOnStop) {
   // TearDown stops and removes it: DEL runs with the result saved before the restart.
 }
 
+// stockade-bridge with an IPv4 and an IPv6 range: both addresses reach PodSandboxStatus.
+class DualStackTest : public PodFixture {
+ protected:
+  void ConfigureDaemon(DaemonProcess& daemon) override {
+    ipam_dir_ = dir_.Sub("ipam");
+    daemon.cni_bin_dirs = {STOCKADE_BRIDGE_DIR};
+    std::ofstream(daemon.cni_conf_dir + "/10-test.conflist") << absl::StrCat(
+        R"({"cniVersion": "1.0.0", "name": "dual", "plugins": [{"type": "stockade-bridge",
+           "bridge": ")",
+        Bridge(), R"(", "ipam": {"ranges": [{"subnet": ")", Subnet(), R"("}, {"subnet": "fd00:5:)",
+        absl::Hex(::getpid() % 65536), R"(::/64"}],
+           "dataDir": ")",
+        ipam_dir_, R"("}}]})");
+  }
+};
+
+TEST_F(DualStackTest, PodsGetAnIpv4AndAnIpv6Address) {
+  const std::string pod = RunPod(PodConfig("dual"));
+  v1::PodSandboxStatusRequest req;
+  req.set_pod_sandbox_id(pod);
+  v1::PodSandboxStatusResponse resp;
+  ASSERT_TRUE(runtime_->PodSandboxStatus(Ctx().get(), req, &resp).ok());
+  const v1::PodSandboxNetworkStatus& net = resp.status().network();
+  EXPECT_THAT(net.ip(), ::testing::StartsWith(Subnet().substr(0, Subnet().size() - 4)));
+  ASSERT_EQ(net.additional_ips_size(), 1);
+  EXPECT_THAT(net.additional_ips(0).ip(), ::testing::StartsWith("fd00:5:"));
+  v1::ContainerConfig c = ContainerConfig("c", {"ip", "-6", "addr", "show", "eth0"});
+  EXPECT_THAT(OutputOf(pod, c), HasSubstr(net.additional_ips(0).ip()));
+}
+
 INSTANTIATE_TEST_SUITE_P(Plugins, NetworkTest, ::testing::Values("standard", "stockade-bridge"),
                          [](const auto& info) {
                            return info.param == "standard" ? std::string("StandardChain")

@@ -139,6 +139,28 @@ TEST(BridgeIpam, AllocatesReusesReleasesAndRunsOut) {
   EXPECT_THAT(ipam->Held("pod-b", "eth0"), ::testing::UnorderedElementsAre("10.9.0.3", "fd00::2"));
 }
 
+TEST(BridgeIpam, RangeStartAndEndBoundTheAllocations) {
+  absl::StatusOr<BridgeConfig> c = ParseBridgeConfig(R"({"name": "n", "ipam": {"ranges": [
+      {"subnet": "10.7.0.0/24", "rangeStart": "10.7.0.100", "rangeEnd": "10.7.0.101"}]}})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  TempDir dir;
+  absl::StatusOr<AddressAllocator> ipam = AddressAllocator::Lock(dir.path(), "n");
+  EXPECT_EQ(*ipam->Allocate(c->ranges[0], "a", "eth0"), "10.7.0.100");
+  EXPECT_EQ(*ipam->Allocate(c->ranges[0], "b", "eth0"), "10.7.0.101");
+  EXPECT_TRUE(absl::IsResourceExhausted(ipam->Allocate(c->ranges[0], "c", "eth0").status()));
+  EXPECT_THAT(ParseBridgeConfig(R"({"name": "n", "ipam": {"ranges": [
+      {"subnet": "10.7.0.0/24", "rangeStart": "10.8.0.1"}]}})")
+                  .status()
+                  .message(),
+              HasSubstr("not in 10.7.0.0/24"));
+  EXPECT_THAT(ParseBridgeConfig(R"({"name": "n", "ipam": {"ranges": [
+      {"subnet": "10.7.0.0/24", "rangeStart": "10.7.0.9", "rangeEnd": "10.7.0.8"}]}})")
+                  .status()
+                  .message(),
+              HasSubstr("after"));
+  EXPECT_EQ(*OffsetIn("fd00::/64", "fd00::1:5"), 65541u);
+}
+
 TEST(BridgeIpam, TheLockSerialisesConcurrentCalls) {
   TempDir dir;
   AddressRange range{"10.9.0.0/24", "10.9.0.1"};

@@ -56,6 +56,8 @@ class CniClientTest : public ::testing::Test {
     pod.pod_uid = "uid-1";
     pod.port_mappings = {{8080, 80, "tcp", ""}};
     pod.dns_servers = {"10.96.0.10"};
+    pod.ip_ranges = {"10.1.0.0/16"};
+    pod.ingress_bits_per_second = 1000000;
     return pod;
   }
 
@@ -72,7 +74,7 @@ TEST_F(CniClientTest, AddRunsTheChainWithPrevResultEnvAndCapabilities) {
                        " | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)"
                        "[\"prevResult\"]))'");
   Config(R"({"cniVersion": "1.0.0", "name": "net", "plugins": [
-      {"type": "first", "capabilities": {"dns": true}},
+      {"type": "first", "capabilities": {"dns": true, "ipRanges": true, "bandwidth": true}},
       {"type": "second", "capabilities": {"portMappings": true}}]})");
   absl::StatusOr<CniNetwork> net = CniNetwork::Load(options_);
   ASSERT_TRUE(net.ok()) << net.status();
@@ -88,6 +90,9 @@ TEST_F(CniClientTest, AddRunsTheChainWithPrevResultEnvAndCapabilities) {
   EXPECT_FALSE(first.contains("prevResult"));
   EXPECT_EQ(first["runtimeConfig"]["dns"]["servers"][0], "10.96.0.10");
   EXPECT_FALSE(first["runtimeConfig"].contains("portMappings")) << "not declared by first";
+  EXPECT_EQ(first["runtimeConfig"]["ipRanges"][0][0]["subnet"], "10.1.0.0/16");
+  EXPECT_EQ(first["runtimeConfig"]["bandwidth"]["ingressRate"], 1000000);
+  EXPECT_FALSE(first["runtimeConfig"]["bandwidth"].contains("egressRate"));
   Json second = Json::parse(ReadFile(dir_.Sub("second.ADD.stdin")));
   EXPECT_EQ(second["prevResult"]["ips"][1]["address"], "10.1.0.5/24");
   EXPECT_EQ(second["runtimeConfig"]["portMappings"][0]["hostPort"], 8080);
