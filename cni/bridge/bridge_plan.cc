@@ -48,7 +48,9 @@ absl::StatusOr<Subnet> ParseSubnet(const std::string& cidr) {
     s.network = ntohl(a.s_addr);
   }
   const int bits = s.v6 ? 128 : 32;
-  if (s.prefix < bits) {
+  if (s.prefix == 0) {
+    s.network = 0;  // a shift by the full width would be undefined
+  } else if (s.prefix < bits) {
     const U128 host_mask = (U128(1) << (bits - s.prefix)) - 1;
     s.network &= ~host_mask;
   }
