@@ -63,6 +63,16 @@ class CniPodNetwork final : public PodNetwork {
     return network->Del(ToCni(request, settings_.pod_cidr()), result);
   }
 
+  absl::Status Check(const PodNetworkRequest& request, const std::string& saved) override {
+    Json doc = Json::parse(saved, nullptr, false);
+    if (!doc.is_object() || !doc.contains("config") || !doc.contains("result")) {
+      return absl::FailedPreconditionError("no saved CNI attachment to check");
+    }
+    absl::StatusOr<CniNetwork> network = CniNetwork::FromJson(doc["config"].dump(), options_);
+    if (!network.ok()) return network.status();
+    return network->Check(ToCni(request, settings_.pod_cidr()), doc["result"].dump());
+  }
+
  private:
   CniOptions options_;
   const RuntimeSettings& settings_;

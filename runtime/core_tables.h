@@ -47,6 +47,9 @@ v1::PodState ToRecord(PodState state);
 ContainerState FromRecord(v1::ContainerState state);
 v1::ContainerState ToRecord(ContainerState state);
 ResourceLimits FromRecord(const v1::ResourcesRecord& record);
+// The network request of a pod, from its record (pod_sandbox.cc).
+struct PodNetworkRequest;
+PodNetworkRequest NetworkRequestOf(const v1::PodRecord& record);
 v1::ResourcesRecord ToRecord(const ResourceLimits& limits);
 
 }  // namespace stockade

@@ -37,6 +37,8 @@ class PodNetwork {
   virtual absl::StatusOr<PodNetworkAttachment> Attach(const PodNetworkRequest& request) = 0;
   // `saved` is what Attach returned ("" if the daemon died before it could record it).
   virtual absl::Status Detach(const PodNetworkRequest& request, const std::string& saved) = 0;
+  // Whether the attachment is still as Attach left it (CNI CHECK).
+  virtual absl::Status Check(const PodNetworkRequest& request, const std::string& saved) = 0;
 };
 
 }  // namespace stockade

@@ -81,28 +81,6 @@ bool LabelsMatch(const Labels& want, const google::protobuf::Map<std::string, st
   return true;
 }
 
-// The network request of a pod, from its record: what ADD was given, DEL is given again.
-PodNetworkRequest NetworkRequestOf(const v1::PodRecord& r) {
-  PodNetworkRequest req;
-  req.pod_id = r.id();
-  req.name = r.name();
-  req.ns = r.namespace_();
-  req.uid = r.uid();
-  req.netns = r.network_namespace_path();
-  nlohmann::json doc = nlohmann::json::parse(r.network_request(), nullptr, false);
-  if (!doc.is_object()) return req;
-  for (const nlohmann::json& m : doc.value("portMappings", nlohmann::json::array())) {
-    req.port_mappings.push_back({m.value("hostPort", 0), m.value("containerPort", 0),
-                                 m.value("protocol", "tcp"), m.value("hostIP", "")});
-  }
-  req.dns_servers = doc.value("dnsServers", std::vector<std::string>{});
-  req.dns_searches = doc.value("dnsSearches", std::vector<std::string>{});
-  req.dns_options = doc.value("dnsOptions", std::vector<std::string>{});
-  req.ingress_bits_per_second = doc.value("ingress", int64_t{0});
-  req.egress_bits_per_second = doc.value("egress", int64_t{0});
-  return req;
-}
-
 std::string NetworkRequestJson(const PodSandboxSpec& spec) {
   nlohmann::json maps = nlohmann::json::array();
   for (const PortMapping& m : spec.port_mappings) {
@@ -144,6 +122,28 @@ PodSandboxView ToView(const v1::PodRecord& r) {
 }
 
 }  // namespace
+
+// The network request of a pod, from its record: what ADD was given, DEL is given again.
+PodNetworkRequest NetworkRequestOf(const v1::PodRecord& r) {
+  PodNetworkRequest req;
+  req.pod_id = r.id();
+  req.name = r.name();
+  req.ns = r.namespace_();
+  req.uid = r.uid();
+  req.netns = r.network_namespace_path();
+  nlohmann::json doc = nlohmann::json::parse(r.network_request(), nullptr, false);
+  if (!doc.is_object()) return req;
+  for (const nlohmann::json& m : doc.value("portMappings", nlohmann::json::array())) {
+    req.port_mappings.push_back({m.value("hostPort", 0), m.value("containerPort", 0),
+                                 m.value("protocol", "tcp"), m.value("hostIP", "")});
+  }
+  req.dns_servers = doc.value("dnsServers", std::vector<std::string>{});
+  req.dns_searches = doc.value("dnsSearches", std::vector<std::string>{});
+  req.dns_options = doc.value("dnsOptions", std::vector<std::string>{});
+  req.ingress_bits_per_second = doc.value("ingress", int64_t{0});
+  req.egress_bits_per_second = doc.value("egress", int64_t{0});
+  return req;
+}
 
 std::string RuntimeCore::PodDir(const std::string& pod_id) const {
   return absl::StrCat(options_.run_dir, "/pods/", pod_id);

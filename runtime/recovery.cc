@@ -129,6 +129,16 @@ void RuntimeCore::RecoverPod(const v1::PodRecord& pod) {
       s = RemovePodLocked(pod);
       break;
     case v1::POD_STATE_READY:
+      if (!pod.network_state().empty()) {
+        // The plugins' own view of what they made, with what was saved at ADD (CNI CHECK).
+        absl::Status checked = deps_.network.Check(NetworkRequestOf(pod), pod.network_state());
+        if (checked.ok()) {
+          Log(LogLevel::kInfo, "recovery: the pod's network checks out", {{"pod", pod.id()}});
+        } else {
+          Log(LogLevel::kWarn, "recovery: the pod's network does not check out",
+              {{"pod", pod.id()}, {"error", std::string(checked.message())}});
+        }
+      }
       if (!deps_.backend.PodAlive(pod.id(), PodDir(pod.id()))) {
         v1::PodRecord lost = pod;
         lost.set_state(v1::POD_STATE_NOT_READY);

@@ -152,6 +152,11 @@ class FakePodNetwork : public PodNetwork {
     a.saved = "saved-" + request.pod_id;
     return a;
   }
+  absl::Status fail_check;
+  absl::Status Check(const PodNetworkRequest& request, const std::string& saved) override {
+    calls.push_back("Check " + request.pod_id + " " + saved);
+    return fail_check;
+  }
   absl::Status Detach(const PodNetworkRequest& request, const std::string& saved) override {
     calls.push_back("Detach " + request.pod_id + " " + saved);
     if (!fail_detach.ok()) return fail_detach;

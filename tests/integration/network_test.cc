@@ -300,6 +300,8 @@ TEST_P(NetworkTest, KillNineAndRestartKeepsThePodAddressAndDetachesOnStop) {
   daemon_->Stop(SIGKILL);
   StartDaemon();
   EXPECT_EQ(PodStatus(pod).network().ip(), ip);
+  // At start the plugins CHECKed the attachment with the result saved before the crash.
+  EXPECT_THAT(daemon_->Stderr(), HasSubstr("the pod's network checks out"));
   // TearDown stops and removes it: DEL runs with the result saved before the restart.
 }
 

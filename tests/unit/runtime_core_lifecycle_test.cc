@@ -153,6 +153,16 @@ TEST_F(RuntimeCoreTest, ThePodNetworkIsAttachedAtRunAndDetachedAtStop) {
   EXPECT_EQ(network_.calls.size(), 2u) << "the host network needs no CNI";
 }
 
+TEST_F(RuntimeCoreTest, ARestartChecksTheNetworkOfReadyPods) {
+  absl::StatusOr<std::string> id = core_->RunPod(Pod("web"));
+  ASSERT_TRUE(id.ok());
+  core_.reset();
+  network_.fail_check = absl::FailedPreconditionError("eth0 is gone");
+  Open();
+  EXPECT_THAT(network_.calls, ::testing::Contains("Check " + *id + " saved-" + *id));
+  EXPECT_EQ(core_->PodStatus(*id)->state, PodState::kReady) << "a failed CHECK is reported only";
+}
+
 TEST_F(RuntimeCoreTest, AFailedAttachLeavesNothingAndAFailedDetachStillStops) {
   network_.fail_attach = absl::FailedPreconditionError("CNI plugin bridge failed: no bridge");
   absl::StatusOr<std::string> id = core_->RunPod(Pod("web"));
