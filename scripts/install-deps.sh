@@ -18,7 +18,7 @@ packages=(
   docker-registry apache2-utils busybox-static zstd python3 curl openssl
   # pod networking peers: the standard CNI plugins (bridge, host-local, portmap) and the
   # iptables they use
-  containernetworking-plugins iptables
+  containernetworking-plugins iptables nftables iproute2 procps
 )
 
 missing=()

@@ -51,6 +51,7 @@ class NetworkTest : public PodFixture, public ::testing::WithParamInterface<std:
     auto ip = pod_ips_.find(pod_id);
     if (ip != pod_ips_.end()) {
       const RunResult nft = Run({"/usr/sbin/nft", "list", "ruleset"});
+      ASSERT_EQ(nft.exit_code, 0);
       EXPECT_THAT(nft.out, ::testing::Not(HasSubstr(ip->second + " . ")));
     }
   }
