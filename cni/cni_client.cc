@@ -134,7 +134,8 @@ absl::Status PluginError(const std::string& type, const std::string& command,
                          const PluginOutput& output) {
   Json doc = Json::parse(output.out, nullptr, false);
   std::string message;
-  if (doc.is_object() && doc.contains("msg")) {
+  if (doc.is_object() && doc.contains("msg") && doc["msg"].is_string() &&
+      (!doc.contains("details") || doc["details"].is_string())) {
     message = doc.value("msg", "");
     const std::string details = doc.value("details", "");
     if (!details.empty()) absl::StrAppend(&message, ": ", details);
@@ -203,6 +204,16 @@ absl::StatusOr<CniNetwork> CniNetwork::Load(const CniOptions& options) {
 
 absl::StatusOr<CniNetwork> CniNetwork::FromJson(const std::string& text,
                                                 const CniOptions& options) {
+  // A field of the wrong type makes nlohmann::json throw: that is a bad config too.
+  try {
+    return FromJsonUnchecked(text, options);
+  } catch (const Json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("the CNI config is malformed: ", e.what()));
+  }
+}
+
+absl::StatusOr<CniNetwork> CniNetwork::FromJsonUnchecked(const std::string& text,
+                                                         const CniOptions& options) {
   Json doc = Json::parse(text, nullptr, false);
   if (!doc.is_object()) return absl::InvalidArgumentError("the CNI config is not a JSON object");
   CniNetwork net;
@@ -242,8 +253,21 @@ struct Invocation {
   const CniPodRequest& pod;
 };
 
+absl::StatusOr<std::string> InvokeUnchecked(const Invocation& inv, const std::string& plugin_json,
+                                            const std::string& command, const Json& prev_result);
+
+// Invokes one plugin of the chain; a config field of the wrong type is a bad config.
 absl::StatusOr<std::string> Invoke(const Invocation& inv, const std::string& plugin_json,
                                    const std::string& command, const Json& prev_result) {
+  try {
+    return InvokeUnchecked(inv, plugin_json, command, prev_result);
+  } catch (const Json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("the CNI config is malformed: ", e.what()));
+  }
+}
+
+absl::StatusOr<std::string> InvokeUnchecked(const Invocation& inv, const std::string& plugin_json,
+                                            const std::string& command, const Json& prev_result) {
   Json plugin = Json::parse(plugin_json);
   const std::string type = plugin.value("type", "");
   if (type.empty() || type.find('/') != std::string::npos) {
@@ -337,7 +361,9 @@ absl::Status CniNetwork::Check(const CniPodRequest& pod, const std::string& cach
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::string>> PodIpsFromResult(const std::string& result_json) {
+namespace {
+
+absl::StatusOr<std::vector<std::string>> PodIpsFromResultUnchecked(const std::string& result_json) {
   Json doc = Json::parse(result_json, nullptr, false);
   if (!doc.is_object()) return absl::InvalidArgumentError("the CNI result is not a JSON object");
   const Json interfaces = doc.value("interfaces", Json::array());
@@ -362,6 +388,17 @@ absl::StatusOr<std::vector<std::string>> PodIpsFromResult(const std::string& res
   }
   v4.insert(v4.end(), v6.begin(), v6.end());
   return v4;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> PodIpsFromResult(const std::string& result_json) {
+  // What a plugin prints is untrusted: a field of the wrong type is a bad result, not a crash.
+  try {
+    return PodIpsFromResultUnchecked(result_json);
+  } catch (const Json::exception& e) {
+    return absl::FailedPreconditionError(absl::StrCat("the CNI result is malformed: ", e.what()));
+  }
 }
 
 }  // namespace stockade

@@ -64,6 +64,8 @@ class CniNetwork {
 
  private:
   CniNetwork() = default;
+  static absl::StatusOr<CniNetwork> FromJsonUnchecked(const std::string& json,
+                                                      const CniOptions& options);
   std::string name_, cni_version_, json_, source_;
   std::vector<std::string> plugins_;  // each plugin's config object, as JSON text
   CniOptions options_;

@@ -116,7 +116,9 @@ uint64_t AllocatableAddresses(const std::string& subnet) {
   return size > reserved ? size - reserved : 0;
 }
 
-absl::StatusOr<BridgeConfig> ParseBridgeConfig(const std::string& text) {
+namespace {
+
+absl::StatusOr<BridgeConfig> ParseBridgeConfigUnchecked(const std::string& text) {
   Json doc = Json::parse(text, nullptr, false);
   if (!doc.is_object()) return absl::InvalidArgumentError("the network config is not JSON");
   BridgeConfig c;
@@ -191,6 +193,17 @@ absl::StatusOr<BridgeConfig> ParseBridgeConfig(const std::string& text) {
     c.port_mappings.push_back(p);
   }
   return c;
+}
+
+}  // namespace
+
+absl::StatusOr<BridgeConfig> ParseBridgeConfig(const std::string& text) {
+  // A field of the wrong type makes nlohmann::json throw: that is a bad config too.
+  try {
+    return ParseBridgeConfigUnchecked(text);
+  } catch (const Json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("the network config is malformed: ", e.what()));
+  }
 }
 
 std::string HostVethName(const std::string& container_id, const std::string& ifname) {

@@ -39,6 +39,11 @@ TEST(BridgeConfig, DefaultsAndNormalisedSubnets) {
 TEST(BridgeConfig, BadConfigsNameTheField) {
   EXPECT_THAT(ParseBridgeConfig("{").status().message(), HasSubstr("not JSON"));
   EXPECT_THAT(ParseBridgeConfig(R"({"name": "n"})").status().message(), HasSubstr("ipam.ranges"));
+  EXPECT_THAT(ParseBridgeConfig(R"({"name": 5})").status().message(), HasSubstr("malformed"));
+  EXPECT_THAT(ParseBridgeConfig(R"({"name": "n", "ipam": {"ranges": [{"subnet": []}]}})")
+                  .status()
+                  .message(),
+              HasSubstr("malformed"));
   EXPECT_THAT(ParseBridgeConfig(R"({"name": "n", "ipam": {"ranges": [{"subnet": "10.1.0.0"}]}})")
                   .status()
                   .message(),

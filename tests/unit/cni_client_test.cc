@@ -181,6 +181,15 @@ TEST_F(CniClientTest, ASingleConfIsAListOfOneAndResultsOf040AreRead) {
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(result->ips, ElementsAre("10.2.0.9"));
   EXPECT_TRUE(absl::IsFailedPrecondition(PodIpsFromResult(R"({"ips": []})").status()));
+  // Fields of the wrong type are errors, not crashes (found by the fuzzer).
+  EXPECT_FALSE(PodIpsFromResult(R"({"ips": [{"address": 5}]})").ok());
+  EXPECT_FALSE(PodIpsFromResult(R"({"ips": [{"address": "10.0.0.1/8", "interface": 0}],
+                                    "interfaces": [{"sandbox": 1}]})")
+                   .ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      CniNetwork::FromJson(R"({"name": {}, "type": "x"})", options_).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      CniNetwork::FromJson(R"({"name": "n", "cniVersion": 1, "type": "x"})", options_).status()));
 }
 
 }  // namespace
