@@ -21,8 +21,11 @@ absl::StatusOr<SeccompMode> ToSeccomp(const runtime::v1::LinuxContainerSecurityC
                          "\" is not supported by stockaded: use RuntimeDefault or Unconfined"));
     }
   }
-  // The deprecated string form.
+  // The deprecated string form, which older kubelets still send.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   const std::string& path = sc.seccomp_profile_path();
+#pragma GCC diagnostic pop
   if (path.empty() || path == "unconfined") return SeccompMode::kUnconfined;
   if (path == "runtime/default" || path == "docker/default") return SeccompMode::kRuntimeDefault;
   return absl::InvalidArgumentError(absl::StrCat(
