@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/build.sh release stockaded
+scripts/build.sh release stockaded stockade-shim stockade-bridge
 socket=/run/stockade/stockade.sock
 for ((i = 1; i <= $#; i++)); do
   case "${!i}" in
@@ -16,5 +16,7 @@ cat >&2 <<MSG
 stockaded is starting on unix://$socket (Ctrl-C stops it)
   crictl:  crictl --runtime-endpoint unix://$socket version   (or deploy/crictl.yaml)
   kubelet: --container-runtime-endpoint=unix://$socket        (see deploy/kubelet-config.yaml)
+  pods off the host network need a CNI config: see deploy/cni/README.md
+  (stockade-bridge is build/release/bin/stockade-bridge)
 MSG
 exec build/release/bin/stockaded "$@"
