@@ -167,7 +167,9 @@ int RunDaemon(const Config& config, const std::string& version) {
     std::fflush(nullptr);
     std::_Exit(0);
   }
-  (*server)->Shutdown(absl::Now());
+  // Every handler has returned, but the last answers may still be on their way out: give them
+  // a moment (gRPC returns as soon as they are sent; idle connections do not hold it up).
+  (*server)->Shutdown(absl::Now() + absl::Seconds(2));
   // civetweb notices a stop only at its 2 s poll quantum; the process is about to exit, so the
   // metrics listener's threads are left for the kernel to end.
   metrics.release();
