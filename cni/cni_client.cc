@@ -197,9 +197,7 @@ Json RuntimeConfig(const Json& plugin, const CniPodRequest& pod) {
 absl::StatusOr<CniNetwork> CniNetwork::Load(const CniOptions& options) {
   absl::StatusOr<DiscoveredNetwork> found = DiscoverNetworkConfig(options.conf_dir);
   if (!found.ok()) return found.status();
-  absl::StatusOr<CniNetwork> net = FromJson(ReadText(found->path), options);
-  if (net.ok()) net->source_ = found->path;
-  return net;
+  return FromJson(ReadText(found->path), options);
 }
 
 absl::StatusOr<CniNetwork> CniNetwork::FromJson(const std::string& text,

@@ -66,7 +66,7 @@ class CniNetwork {
   CniNetwork() = default;
   static absl::StatusOr<CniNetwork> FromJsonUnchecked(const std::string& json,
                                                       const CniOptions& options);
-  std::string name_, cni_version_, json_, source_;
+  std::string name_, cni_version_, json_;
   std::vector<std::string> plugins_;  // each plugin's config object, as JSON text
   CniOptions options_;
 };

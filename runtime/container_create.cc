@@ -174,13 +174,7 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
   c.set_log_path(pod->log_directory().empty() || spec.log_path.empty()
                      ? ""
                      : absl::StrCat(pod->log_directory(), "/", spec.log_path));
-  for (const VolumeMount& m : spec.mounts) {
-    v1::MountRecord* r = c.add_mounts();
-    r->set_host_path(m.host_path);
-    r->set_container_path(m.container_path);
-    r->set_read_only(m.read_only);
-    r->set_propagation(static_cast<int>(m.propagation));
-  }
+  for (const VolumeMount& m : spec.mounts) *c.add_mounts() = ToRecord(m);
   *c.mutable_resources() = ToRecord(spec.limits);
   c.set_stop_signal(image->stop_signal);
   for (const std::string& layer : image->layers) c.add_layer_dirs(layer);

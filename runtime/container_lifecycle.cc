@@ -53,10 +53,7 @@ ContainerView ToView(const v1::ContainerRecord& r) {
   v.labels.insert(r.labels().begin(), r.labels().end());
   v.annotations.insert(r.annotations().begin(), r.annotations().end());
   v.log_path = r.log_path();
-  for (const v1::MountRecord& m : r.mounts()) {
-    v.mounts.push_back({m.host_path(), m.container_path(), m.read_only(),
-                        static_cast<MountPropagation>(m.propagation())});
-  }
+  for (const v1::MountRecord& m : r.mounts()) v.mounts.push_back(FromRecord(m));
   v.limits = FromRecord(r.resources());
   v.pid = r.pid();
   return v;
@@ -145,10 +142,7 @@ absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
   launch.jail.rootfs = c->rootfs();
   launch.jail.read_only_rootfs = c->process().read_only_rootfs();
   launch.jail.privileged = c->process().privileged();
-  for (const v1::MountRecord& m : c->mounts()) {
-    launch.jail.mounts.push_back({m.host_path(), m.container_path(), m.read_only(),
-                                  static_cast<MountPropagation>(m.propagation())});
-  }
+  for (const v1::MountRecord& m : c->mounts()) launch.jail.mounts.push_back(FromRecord(m));
   launch.jail.limits = FromRecord(c->resources());
   launch.process = IdentityOf(c->process());
   launch.log_path = c->log_path().empty() ? "/dev/null" : c->log_path();

@@ -192,6 +192,20 @@ ResourceLimits FromRecord(const v1::ResourcesRecord& r) {
   return l;
 }
 
+VolumeMount FromRecord(const v1::MountRecord& m) {
+  return {m.host_path(), m.container_path(), m.read_only(),
+          static_cast<MountPropagation>(m.propagation())};
+}
+
+v1::MountRecord ToRecord(const VolumeMount& m) {
+  v1::MountRecord r;
+  r.set_host_path(m.host_path);
+  r.set_container_path(m.container_path);
+  r.set_read_only(m.read_only);
+  r.set_propagation(static_cast<int>(m.propagation));
+  return r;
+}
+
 v1::ResourcesRecord ToRecord(const ResourceLimits& l) {
   v1::ResourcesRecord r;
   if (l.memory_limit_bytes) r.set_memory_limit_bytes(*l.memory_limit_bytes);

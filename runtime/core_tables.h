@@ -51,5 +51,7 @@ ResourceLimits FromRecord(const v1::ResourcesRecord& record);
 struct PodNetworkRequest;
 PodNetworkRequest NetworkRequestOf(const v1::PodRecord& record);
 v1::ResourcesRecord ToRecord(const ResourceLimits& limits);
+VolumeMount FromRecord(const v1::MountRecord& record);
+v1::MountRecord ToRecord(const VolumeMount& mount);
 
 }  // namespace stockade

@@ -268,17 +268,28 @@ absl::Status RuntimeCore::DestroyPod(const v1::PodRecord& pod) {
   return result;
 }
 
+absl::Status RuntimeCore::ForEachContainerLocked(
+    const std::string& pod_id, const std::function<absl::Status(v1::ContainerRecord&)>& fn) {
+  for (const v1::ContainerRecord& listed : tables_->ContainersOf(pod_id)) {
+    IdLocks::Held lock = locks_->Lock(listed.id());
+    std::optional<v1::ContainerRecord> c = tables_->Container(listed.id());
+    if (!c) continue;  // removed meanwhile
+    if (absl::Status s = fn(*c); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RuntimeCore::StopPodLocked(v1::PodRecord pod) {
   if (pod.state() != v1::POD_STATE_STOPPING) {
     pod.set_state(v1::POD_STATE_STOPPING);
     if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
   }
   // Every container ends at once (kubelet has already stopped them with their grace periods).
-  for (const v1::ContainerRecord& listed : tables_->ContainersOf(pod.id())) {
-    IdLocks::Held lock = locks_->Lock(listed.id());
-    std::optional<v1::ContainerRecord> c = tables_->Container(listed.id());
-    if (!c) continue;
-    if (absl::Status s = StopContainerLocked(*c, absl::ZeroDuration()); !s.ok()) return s;
+  if (absl::Status s = ForEachContainerLocked(
+          pod.id(),
+          [&](v1::ContainerRecord& c) { return StopContainerLocked(c, absl::ZeroDuration()); });
+      !s.ok()) {
+    return s;
   }
   // Before the namespace goes, so that the plugins can take their interfaces out of it. A plugin
   // that fails (or is gone) does not keep the pod running, as in containerd.
@@ -309,11 +320,10 @@ absl::Status RuntimeCore::RemovePodLocked(const v1::PodRecord& stopped) {
   v1::PodRecord pod = stopped;
   pod.set_state(v1::POD_STATE_REMOVING);
   if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
-  for (const v1::ContainerRecord& listed : tables_->ContainersOf(pod.id())) {
-    IdLocks::Held lock = locks_->Lock(listed.id());
-    std::optional<v1::ContainerRecord> c = tables_->Container(listed.id());
-    if (!c) continue;
-    if (absl::Status s = RemoveContainerLocked(*c); !s.ok()) return s;
+  if (absl::Status s = ForEachContainerLocked(
+          pod.id(), [&](v1::ContainerRecord& c) { return RemoveContainerLocked(c); });
+      !s.ok()) {
+    return s;
   }
   if (absl::Status s = DestroyPod(pod); !s.ok()) return s;
   std::error_code ec;

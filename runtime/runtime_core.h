@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -177,6 +178,10 @@ class RuntimeCore {
   absl::Status DestroyPod(const v1::PodRecord& pod);
   // Detaches the pod's network if it has one attached (or may have: a creation cut short).
   absl::Status DetachNetwork(v1::PodRecord& pod);
+  // Runs `fn` on each container of the pod with the container's lock held and its current
+  // record, stopping at the first error.
+  absl::Status ForEachContainerLocked(const std::string& pod_id,
+                                      const std::function<absl::Status(v1::ContainerRecord&)>& fn);
   // The pod's lock is held by the caller.
   absl::Status StopPodLocked(v1::PodRecord pod);
   absl::Status RemovePodLocked(const v1::PodRecord& pod);

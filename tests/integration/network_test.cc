@@ -79,6 +79,7 @@ class NetworkTest : public PodFixture, public ::testing::WithParamInterface<std:
     v1::ContainerConfig c = ContainerConfig("main", command);
     c.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(0);
     Start(pod, c);
+    PodStatus(pod);  // remembers its address, for the leftover checks at removal
     return pod;
   }
 
