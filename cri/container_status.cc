@@ -95,7 +95,9 @@ absl::Status RuntimeServiceImpl::DoListContainers(const runtime::v1::ListContain
     item.set_pod_sandbox_id(c.pod_id);
     FillMetadata(c, *item.mutable_metadata());
     item.mutable_image()->set_image(c.image);
-    item.set_image_ref(c.image_ref);
+    // The image ID, as containerd gives it here (ContainerStatus gives the repo digest):
+    // kubelet's image GC matches it against ListImages' ids to keep images in use.
+    item.set_image_ref(c.image_id);
     item.set_image_id(c.image_id);
     item.set_state(ToCri(c.state));
     item.set_created_at(c.created_at_unix_nano);

@@ -6,19 +6,21 @@
 namespace stockade {
 
 absl::StatusOr<std::vector<std::string>> CleanLayerPath(absl::string_view name) {
-  if (!name.empty() && name.front() == '/') {
-    return absl::InvalidArgumentError(
-        absl::StrCat("layer entry \"", name, "\" has an absolute path"));
-  }
   if (name.find('\0') != absl::string_view::npos) {
     return absl::InvalidArgumentError("layer entry name contains a NUL byte");
   }
+  // Names are relative to the layer root whatever their form ("/etc/x", "./etc/x", "etc/x"),
+  // as containerd and Docker take them: umoci writes "/" as the first entry of every layer.
   std::vector<std::string> parts;
   for (absl::string_view part : absl::StrSplit(name, '/')) {
     if (part.empty() || part == ".") continue;
     if (part == "..") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "layer entry \"", name, "\" contains \"..\" and could land outside the layer root"));
+      if (parts.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "layer entry \"", name, "\" contains \"..\" and would land outside the layer root"));
+      }
+      parts.pop_back();
+      continue;
     }
     parts.emplace_back(part);
   }

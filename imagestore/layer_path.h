@@ -10,8 +10,9 @@
 
 namespace stockade {
 
-// Splits `name` into clean components: "./a//b/" -> {"a","b"}; "." and "" -> {} (the root).
-// InvalidArgument for absolute names and for any ".." component.
+// Splits `name` into clean components relative to the layer root: "./a//b/", "/a/b" and
+// "a/c/../b" -> {"a","b"}; ".", "/" and "" -> {} (the root). Lexical only: symlinks on the way
+// are the unpacker's concern. InvalidArgument for a ".." that would climb above the root.
 absl::StatusOr<std::vector<std::string>> CleanLayerPath(absl::string_view name);
 
 // OCI whiteout markers within one path component.

@@ -366,13 +366,14 @@ absl::StatusOr<ExecOutput> RuntimeCore::ExecSync(const std::string& id_prefix,
   if (!id.ok()) return id.status();
   std::optional<v1::ContainerRecord> c;
   {
-    // Held only to read a settled state: the command itself may run for long.
-    IdLocks::Held lock = locks_->Lock(*id);
+    // Never waits on the lock: a stop in progress holds it for its whole grace period, and
+    // probes must still be answered meanwhile (containerd runs them in a stopping container).
+    IdLocks::Held lock = locks_->TryLock(*id);
     c = tables_->Container(*id);
     if (!c) return absl::NotFoundError(absl::StrCat("container ", id_prefix, " not found"));
-    Refresh(*c);
+    if (lock.held()) Refresh(*c);
   }
-  if (c->state() != v1::CONTAINER_STATE_RUNNING) {
+  if (c->state() != v1::CONTAINER_STATE_RUNNING && c->state() != v1::CONTAINER_STATE_STOPPING) {
     return absl::FailedPreconditionError(
         absl::StrCat("container ", *id, " is ", ContainerStateName(FromRecord(c->state())),
                      ": commands can run only in a running container"));

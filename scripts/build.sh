@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 preset=${1:-release}
 shift || true
 
-scripts/install-deps.sh
+if [[ ${STOCKADE_DEPS_DONE:-0} != 1 ]]; then
+  scripts/install-deps.sh
+fi
 if [[ ! -f build/$preset/build.ninja ]]; then
   cmake --preset "$preset" >/dev/null
 fi

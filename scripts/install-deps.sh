@@ -33,10 +33,36 @@ if ((${#missing[@]} == 0)); then
 fi
 
 if [[ $(id -u) -ne 0 ]]; then
-  echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root (or: sudo apt-get install ${missing[*]}); nothing was built" >&2
   exit 1
 fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-deps: apt-get not found: this script installs Debian 12 packages; install ${missing[*]} by hand" >&2
+  exit 1
+fi
+
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if ! apt-get update -qq; then
+  echo "install-deps: apt-get update failed (see above): the package archive in" \
+    "/etc/apt/sources.list{,.d} is unreachable or broken. Check the network path (and apt's proxy" \
+    "setting, if you need one), then run this again; nothing was built" >&2
+  exit 1
+fi
+unavailable=()
+for p in "${missing[@]}"; do
+  candidate=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}')
+  if [[ -z $candidate || $candidate == "(none)" ]]; then
+    unavailable+=("$p")
+  fi
+done
+if ((${#unavailable[@]} > 0)); then
+  echo "install-deps: the configured archive has no package ${unavailable[*]}: stockade needs" \
+    "Debian 12 (bookworm) main in /etc/apt/sources.list{,.d}; nothing was built" >&2
+  exit 1
+fi
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
+  echo "install-deps: apt-get install failed (see above) for: ${missing[*]}; nothing was built" >&2
+  exit 1
+fi

@@ -24,6 +24,7 @@ Pushed references (see build_all()):
   stockade-test/zstd:1.0         one tar+zstd layer
   stockade-test/plain:1.0        one uncompressed tar layer
   pause:3.9                      one layer, Entrypoint ["/bin/sleep", "infinity"]
+  stockade-test/umoci:1.0        a umoci-style layer ("/", /bin/...) and a "./"-prefixed one
 
 JSON output (stdout, and --out): {"registry": HOST:PORT, "images": [ENTRY...]} where ENTRY is
   {"ref", "repository", "tag", "manifest_digest", "manifest_size", "media_type",
@@ -43,6 +44,7 @@ digest, and every layer's diff_id after decompression; then prints "ok N images"
 
 import argparse
 import base64
+import copy
 import gzip
 import hashlib
 import http.client
@@ -93,8 +95,11 @@ def canonical_json(obj):
 class Layer:
     """An in-memory tar layer described by a list of entries, serialised deterministically."""
 
-    def __init__(self):
+    def __init__(self, names="plain"):
+        """names: how entry names are written: "plain" (etc/x), "umoci" ("/" first, then
+        /etc/x, as Debian's umoci 0.4.7 writes every layer) or "dot" (./etc/x)."""
         self.entries = {}  # name -> (TarInfo, data or None)
+        self.names = names
 
     def _add(self, name, type_, mode, uid=0, gid=0, data=None, linkname="", pax=None):
         name = name.strip("/")
@@ -137,10 +142,20 @@ class Layer:
         names = sorted(self.entries)
         order = ([n for n in names if self.entries[n][0].type != tarfile.LNKTYPE] +
                  [n for n in names if self.entries[n][0].type == tarfile.LNKTYPE])
+        prefix = {"plain": "", "umoci": "/", "dot": "./"}[self.names]
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+            if self.names == "umoci":
+                root = tarfile.TarInfo("/")
+                root.type, root.mode, root.mtime = tarfile.DIRTYPE, 0o755, MTIME
+                tf.addfile(root)
             for name in order:
                 info, data = self.entries[name]  # tarfile appends "/" to directory names
+                if prefix:
+                    info = copy.copy(info)
+                    info.name = prefix + info.name
+                    if info.type == tarfile.LNKTYPE:
+                        info.linkname = prefix + info.linkname
                 tf.addfile(info, io.BytesIO(data) if data is not None else None)
         return buf.getvalue()
 
@@ -348,6 +363,19 @@ def build_all():
                   ["stockade testimages: pause (busybox sleep infinity)"],
                   OCI_MANIFEST, OCI_CONFIG)
 
+    # Entry names as umoci writes them ("/", "/bin/busybox") and as "./"-prefixing tools do.
+    ulayer = (Layer("umoci").dir("bin").file("bin/busybox", bb, mode=0o755)
+              .symlink("bin/sh", "busybox").symlink("bin/cat", "busybox")
+              .file("etc/umoci.txt", "from a umoci-style layer\n")
+              .hardlink("etc/umoci-link.txt", "etc/umoci.txt"))
+    dlayer = Layer("dot").file("etc/dot.txt", "from a ./-prefixed layer\n")
+    umoci = Image([make_layer(ulayer, "gzip", OCI_LAYER_GZIP),
+                   make_layer(dlayer, "gzip", OCI_LAYER_GZIP)],
+                  {"Env": ["PATH=/bin"],
+                   "Cmd": ["/bin/sh", "-c", "cat /etc/umoci.txt /etc/umoci-link.txt /etc/dot.txt"]},
+                  ["stockade testimages: busybox, absolute names (umoci)",
+                   "stockade testimages: ./ names"], OCI_MANIFEST, OCI_CONFIG)
+
     return [
         ("stockade-test/busybox", "1.0", oci, []),
         ("stockade-test/busybox", "latest", oci, []),
@@ -358,6 +386,7 @@ def build_all():
         ("stockade-test/zstd", "1.0", zstd, []),
         ("stockade-test/plain", "1.0", plain, []),
         ("pause", "3.9", pause, []),
+        ("stockade-test/umoci", "1.0", umoci, []),
     ]
 
 

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -21,6 +23,16 @@ struct Subnet {
   U128 network = 0;
   int prefix = 0;
 };
+
+// The address in the form nft lists it (inet_ntop's), or nullopt when it is not an address.
+std::optional<std::string> CanonicalAddress(const std::string& address) {
+  const int af = address.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+  unsigned char buf[sizeof(in6_addr)];
+  char text[INET6_ADDRSTRLEN];
+  if (::inet_pton(af, address.c_str(), buf) != 1) return std::nullopt;
+  if (::inet_ntop(af, buf, text, sizeof(text)) == nullptr) return std::nullopt;
+  return std::string(text);
+}
 
 absl::StatusOr<Subnet> ParseSubnet(const std::string& cidr) {
   const size_t slash = cidr.find('/');
@@ -184,11 +196,20 @@ absl::StatusOr<BridgeConfig> ParseBridgeConfigUnchecked(const std::string& text)
   }
   const Json maps = doc.value("runtimeConfig", Json::object()).value("portMappings", Json::array());
   for (const Json& m : maps) {
-    HostPort p{m.value("hostPort", 0), m.value("containerPort", 0), m.value("protocol", "tcp")};
+    HostPort p{m.value("hostPort", 0), m.value("containerPort", 0), m.value("protocol", "tcp"),
+               m.value("hostIP", "")};
     if (p.host_port <= 0 || p.host_port > 65535 || p.container_port <= 0 ||
         p.container_port > 65535 || (p.protocol != "tcp" && p.protocol != "udp")) {
       return absl::InvalidArgumentError(
           "runtimeConfig.portMappings: ports 1-65535 and protocol tcp or udp");
+    }
+    if (!p.host_ip.empty()) {
+      std::optional<std::string> canonical = CanonicalAddress(p.host_ip);
+      if (!canonical) {
+        return absl::InvalidArgumentError(absl::StrCat("runtimeConfig.portMappings: hostIP \"",
+                                                       p.host_ip, "\" is not an IP address"));
+      }
+      p.host_ip = *canonical;
     }
     c.port_mappings.push_back(p);
   }
@@ -216,50 +237,108 @@ std::string HostVethName(const std::string& container_id, const std::string& ifn
   return absl::StrFormat("stk%08x", h);
 }
 
-std::vector<std::string> NftBaseCommands() {
-  return {
-      "add table ip stockade",
-      "add map ip stockade hostports { type inet_proto . inet_service : ipv4_addr . "
-      "inet_service; }",
-      "add chain ip stockade prerouting { type nat hook prerouting priority dstnat; }",
-      "add chain ip stockade output { type nat hook output priority -100; }",
-      "add chain ip stockade postrouting { type nat hook postrouting priority srcnat; }",
-      // hostPorts: to any of the node's addresses, from outside or from the node itself.
-      "add rule ip stockade prerouting fib daddr type local dnat ip addr . port to "
-      "meta l4proto . th dport map @hostports",
-      "add rule ip stockade output fib daddr type local dnat ip addr . port to "
-      "meta l4proto . th dport map @hostports",
-  };
+absl::string_view NftFamilyName(NftFamily f) { return f == NftFamily::kIp6 ? "ip6" : "ip"; }
+
+NftFamily FamilyOf(const std::string& address_or_subnet) {
+  return address_or_subnet.find(':') != std::string::npos ? NftFamily::kIp6 : NftFamily::kIp;
 }
 
-std::vector<std::string> NftSubnetRules(const std::string& subnet, bool masquerade) {
-  std::vector<std::string> rules = {
-      // hostPort traffic from the node's loopback, and a pod reaching itself through a hostPort.
-      absl::StrCat("add rule ip stockade postrouting ip saddr 127.0.0.0/8 ip daddr ", subnet,
-                   " masquerade"),
-      absl::StrCat("add rule ip stockade postrouting ct status dnat ip saddr ", subnet,
-                   " ip daddr ", subnet, " masquerade"),
+std::vector<std::string> NftBaseCommands(NftFamily f) {
+  const std::string fam(NftFamilyName(f));
+  const std::string addr = f == NftFamily::kIp6 ? "ipv6_addr" : "ipv4_addr";
+  const std::string t = absl::StrCat(fam, " stockade");
+  std::vector<std::string> c = {
+      absl::StrCat("add table ", t),
+      absl::StrCat("add set ", t, " pod_subnets { type ", addr, "; flags interval; }"),
+      absl::StrCat("add set ", t, " masq_subnets { type ", addr, "; flags interval; }"),
+      absl::StrCat("add map ", t, " hostports { type inet_proto . inet_service : ", addr,
+                   " . inet_service; }"),
+      absl::StrCat("add map ", t, " hostip_ports { type ", addr,
+                   " . inet_proto . inet_service : ", addr, " . inet_service; }"),
+      absl::StrCat("add chain ", t, " prerouting { type nat hook prerouting priority dstnat; }"),
+      absl::StrCat("add chain ", t, " output { type nat hook output priority -100; }"),
+      absl::StrCat("add chain ", t, " postrouting { type nat hook postrouting priority srcnat; }"),
   };
-  if (masquerade) {
-    rules.push_back(absl::StrCat("add rule ip stockade postrouting ip saddr ", subnet,
-                                 " ip daddr != ", subnet, " masquerade"));
+  for (const char* chain : {"prerouting", "output"}) {
+    // A hostPort on one address first; a miss in that map falls through to the wildcard one,
+    // which serves any of the node's addresses, from outside or from the node itself.
+    c.push_back(absl::StrCat("add rule ", t, " ", chain, " dnat ", fam, " addr . port to ", fam,
+                             " daddr . meta l4proto . th dport map @hostip_ports"));
+    c.push_back(absl::StrCat("add rule ", t, " ", chain, " fib daddr type local dnat ", fam,
+                             " addr . port to meta l4proto . th dport map @hostports"));
   }
-  return rules;
+  if (f == NftFamily::kIp) {
+    // hostPort traffic from the node's loopback (reaches the bridge through route_localnet).
+    c.push_back(absl::StrCat("add rule ", t,
+                             " postrouting ip saddr 127.0.0.0/8 ip daddr @pod_subnets masquerade"));
+  }
+  // A pod reaching a pod (itself included) through a hostPort: the reply must come back here.
+  c.push_back(absl::StrCat("add rule ", t, " postrouting ct status dnat ", fam,
+                           " saddr @pod_subnets ", fam, " daddr @pod_subnets masquerade"));
+  // Outbound: masqueraded networks' pods leaving the pod networks.
+  c.push_back(absl::StrCat("add rule ", t, " postrouting ", fam, " saddr @masq_subnets ", fam,
+                           " daddr != @pod_subnets masquerade"));
+  return c;
 }
 
-std::string NftAddHostPorts(const std::vector<HostPort>& ports, const std::string& pod_ip) {
-  std::vector<std::string> elements;
+std::vector<std::string> NftAddSubnet(const std::string& subnet, bool masquerade) {
+  const std::string t = absl::StrCat(NftFamilyName(FamilyOf(subnet)), " stockade");
+  std::vector<std::string> c = {absl::StrCat("add element ", t, " pod_subnets { ", subnet, " }")};
+  if (masquerade) c.push_back(absl::StrCat("add element ", t, " masq_subnets { ", subnet, " }"));
+  return c;
+}
+
+std::vector<std::string> NftDeleteSubnet(const std::string& subnet) {
+  const std::string t = absl::StrCat(NftFamilyName(FamilyOf(subnet)), " stockade");
+  return {absl::StrCat("delete element ", t, " pod_subnets { ", subnet, " }"),
+          absl::StrCat("delete element ", t, " masq_subnets { ", subnet, " }")};
+}
+
+namespace {
+
+// Which of the two maps a mapping goes in for a pod address of `family`, and its key; nullopt
+// when the mapping is for the other family.
+struct HostPortKey {
+  std::string map, key;
+};
+std::optional<HostPortKey> KeyOf(const HostPort& p, NftFamily family) {
+  const std::string port_key = absl::StrCat(p.protocol, " . ", p.host_port);
+  if (p.host_ip.empty()) return HostPortKey{"hostports", port_key};
+  const NftFamily host_family = FamilyOf(p.host_ip);
+  if (host_family != family) return std::nullopt;
+  if (p.host_ip == "0.0.0.0" || p.host_ip == "::") return HostPortKey{"hostports", port_key};
+  return HostPortKey{"hostip_ports", absl::StrCat(p.host_ip, " . ", port_key)};
+}
+
+}  // namespace
+
+std::vector<std::string> NftAddHostPorts(const std::vector<HostPort>& ports,
+                                         const std::string& pod_ip) {
+  const NftFamily family = FamilyOf(pod_ip);
+  std::vector<std::string> out;
   for (const HostPort& p : ports) {
-    elements.push_back(
-        absl::StrCat(p.protocol, " . ", p.host_port, " : ", pod_ip, " . ", p.container_port));
+    std::optional<HostPortKey> k = KeyOf(p, family);
+    if (!k) continue;
+    out.push_back(absl::StrCat("add element ", NftFamilyName(family), " stockade ", k->map, " { ",
+                               k->key, " : ", pod_ip, " . ", p.container_port, " }"));
   }
-  return absl::StrCat("add element ip stockade hostports { ", absl::StrJoin(elements, ", "), " }");
+  return out;
 }
 
-std::string NftDeleteHostPorts(const std::vector<HostPort>& ports) {
-  std::vector<std::string> keys;
-  for (const HostPort& p : ports) keys.push_back(absl::StrCat(p.protocol, " . ", p.host_port));
-  return absl::StrCat("delete element ip stockade hostports { ", absl::StrJoin(keys, ", "), " }");
+std::vector<std::string> NftDeleteHostPorts(const std::vector<HostPort>& ports,
+                                            const std::string& pod_ip, const std::string& listing) {
+  const NftFamily family = FamilyOf(pod_ip);
+  std::vector<std::string> out;
+  for (const HostPort& p : ports) {
+    std::optional<HostPortKey> k = KeyOf(p, family);
+    if (!k) continue;
+    if (!absl::StrContains(listing, absl::StrCat(k->key, " : ", pod_ip, " . ", p.container_port))) {
+      continue;
+    }
+    out.push_back(absl::StrCat("delete element ", NftFamilyName(family), " stockade ", k->map,
+                               " { ", k->key, " }"));
+  }
+  return out;
 }
 
 std::string ResultJson(const std::string& cni_version,

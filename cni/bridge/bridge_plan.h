@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace stockade::bridge {
 
@@ -23,6 +24,9 @@ struct HostPort {
   int host_port = 0;
   int container_port = 0;
   std::string protocol = "tcp";
+  // "" publishes on every local address of both families, "0.0.0.0" / "::" on every address of
+  // one; anything else on that address only (its family decides which pod address it reaches).
+  std::string host_ip;
 };
 
 // The plugin's config (CNI network config plus runtimeConfig).
@@ -55,13 +59,28 @@ int PrefixLength(const std::string& subnet);
 // The offset of `address` in `subnet`; OutOfRange when it is not in it.
 absl::StatusOr<uint64_t> OffsetIn(const std::string& subnet, const std::string& address);
 
-// nftables: the table, chains and map every network shares (made once), the rules for one
-// subnet (masquerade of outbound, of hostPort traffic from the host's loopback and of hairpin
-// traffic), and one pod's hostPort map elements.
-std::vector<std::string> NftBaseCommands();
-std::vector<std::string> NftSubnetRules(const std::string& subnet, bool masquerade);
-std::string NftAddHostPorts(const std::vector<HostPort>& ports, const std::string& pod_ip);
-std::string NftDeleteHostPorts(const std::vector<HostPort>& ports);
+// nftables, one table per family ("ip" and "ip6", both named stockade), shared by every
+// network: sets of the pod subnets (and of those masqueraded), maps of hostPorts (wildcard:
+// proto . port; one address: daddr . proto . port), and rules over them, made once. Per subnet
+// and per pod only elements change, so nothing is tracked by rule handle, and a subnet's
+// elements go with its network's last pod.
+enum class NftFamily { kIp, kIp6 };
+absl::string_view NftFamilyName(NftFamily f);  // "ip" or "ip6"
+NftFamily FamilyOf(const std::string& address_or_subnet);
+std::vector<std::string> NftBaseCommands(NftFamily f);
+// A marker that the listing of a table made by NftBaseCommands contains (an older layout,
+// made by an earlier plugin, lacks it and is replaced).
+inline constexpr absl::string_view kNftLayoutMarker = "set masq_subnets";
+std::vector<std::string> NftAddSubnet(const std::string& subnet, bool masquerade);
+std::vector<std::string> NftDeleteSubnet(const std::string& subnet);
+// The map elements publishing `ports` on the pod's address of `pod_ip`'s family (mappings whose
+// host_ip is of the other family are skipped). Empty when nothing applies.
+std::vector<std::string> NftAddHostPorts(const std::vector<HostPort>& ports,
+                                         const std::string& pod_ip);
+// The deletions of the same keys; `listing` is `nft list table <family> stockade`: only keys
+// that still point at `pod_ip` are deleted (another pod may have taken a port since).
+std::vector<std::string> NftDeleteHostPorts(const std::vector<HostPort>& ports,
+                                            const std::string& pod_ip, const std::string& listing);
 
 struct AddedInterface {
   std::string name, mac, sandbox;  // sandbox: the netns path, "" for host interfaces

@@ -60,19 +60,24 @@ AddressAllocator::~AddressAllocator() {
   if (lock_fd_ >= 0) ::close(lock_fd_);  // closing releases the flock
 }
 
-std::vector<std::string> AddressAllocator::Held(const std::string& container_id,
-                                                const std::string& ifname) const {
-  std::vector<std::string> held;
-  const std::string owner = Owner(container_id, ifname);
+std::vector<std::string> AddressAllocator::Allocated() const {
+  std::vector<std::string> out;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
     const std::string name = entry.path().filename().string();
     const bool is_address =
         name.find('.') != std::string::npos || name.find(':') != std::string::npos;
-    if (name == "lock" || !is_address) {
-      continue;
-    }
-    if (ReadText(entry.path().string()) == owner) held.push_back(name);
+    if (name != "lock" && is_address) out.push_back(name);
+  }
+  return out;
+}
+
+std::vector<std::string> AddressAllocator::Held(const std::string& container_id,
+                                                const std::string& ifname) const {
+  std::vector<std::string> held;
+  const std::string owner = Owner(container_id, ifname);
+  for (const std::string& address : Allocated()) {
+    if (ReadText(absl::StrCat(dir_, "/", address)) == owner) held.push_back(address);
   }
   return held;
 }

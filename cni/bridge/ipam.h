@@ -23,6 +23,8 @@ class AddressAllocator {
   // idempotent). ResourceExhausted when the range is full.
   absl::StatusOr<std::string> Allocate(const AddressRange& range, const std::string& container_id,
                                        const std::string& ifname);
+  // Every address allocated in this network, to anyone.
+  std::vector<std::string> Allocated() const;
   // Every address held by (container, ifname).
   std::vector<std::string> Held(const std::string& container_id, const std::string& ifname) const;
   // Releases them; releasing nothing is no error.

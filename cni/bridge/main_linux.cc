@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -70,28 +71,46 @@ absl::Status Nft(const std::string& commands, std::string* output = nullptr) {
   return s;
 }
 
-// The shared table, chains and map, and the rules of this network's subnet, made once: under
-// a lock of its own, as networks with different IPAM locks share the table.
+std::string NftScript(const std::vector<std::string>& commands) {
+  std::string all;
+  for (const std::string& c : commands) absl::StrAppend(&all, c, "\n");
+  return all;
+}
+
+// The family's shared table (sets, maps, chains, rules), made once, and this network's subnets
+// added to its sets. Under a lock of its own: networks with different IPAM locks share it.
 absl::Status EnsureNat(const BridgeConfig& config) {
   absl::StatusOr<AddressAllocator> table_lock = AddressAllocator::Lock(config.data_dir, ".nft");
   if (!table_lock.ok()) return table_lock.status();
-  std::string listing;
-  if (!Nft("list table ip stockade", &listing).ok()) {
-    std::string all;
-    for (const std::string& c : NftBaseCommands()) absl::StrAppend(&all, c, "\n");
-    if (absl::Status s = Nft(all); !s.ok()) return s;
-    Nft("list table ip stockade", &listing).IgnoreError();
-  }
   for (const AddressRange& range : config.ranges) {
-    if (range.v6()) continue;  // NAT for IPv6 is not done (pods get routable addresses)
-    if (absl::StrContains(listing, absl::StrCat("ip saddr ", range.subnet, " "))) continue;
-    std::string rules;
-    for (const std::string& r : NftSubnetRules(range.subnet, config.ip_masq)) {
-      absl::StrAppend(&rules, r, "\n");
+    const NftFamily family = FamilyOf(range.subnet);
+    const std::string table = absl::StrCat(NftFamilyName(family), " stockade");
+    std::string listing;
+    const bool exists = Nft("list table " + table, &listing).ok();
+    if (!exists || !absl::StrContains(listing, kNftLayoutMarker)) {
+      // None yet, or an older plugin's layout (rules per subnet): replaced by this one.
+      if (exists) Nft("delete table " + table).IgnoreError();
+      if (absl::Status s = Nft(NftScript(NftBaseCommands(family))); !s.ok()) return s;
     }
-    if (absl::Status s = Nft(rules); !s.ok()) return s;
+    if (absl::Status s = Nft(NftScript(NftAddSubnet(range.subnet, config.ip_masq))); !s.ok()) {
+      return s;
+    }
   }
   return absl::OkStatus();
+}
+
+// The subnets of a network whose last address was released leave the sets.
+void ReleaseNat(const BridgeConfig& config, const AddressAllocator& ipam) {
+  absl::StatusOr<AddressAllocator> table_lock = AddressAllocator::Lock(config.data_dir, ".nft");
+  if (!table_lock.ok()) return;
+  const std::vector<std::string> allocated = ipam.Allocated();
+  for (const AddressRange& range : config.ranges) {
+    const bool in_use = std::any_of(allocated.begin(), allocated.end(), [&](const std::string& a) {
+      return FamilyOf(a) == FamilyOf(range.subnet);
+    });
+    if (in_use) continue;
+    for (const std::string& c : NftDeleteSubnet(range.subnet)) Nft(c).IgnoreError();
+  }
 }
 
 // Runs `fn` with the calling thread inside the network namespace at `netns`.
@@ -145,6 +164,11 @@ absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
       }
     }
     WriteSysctl("/proc/sys/net/ipv4/ip_forward", "1").IgnoreError();
+    if (std::any_of(config.ranges.begin(), config.ranges.end(),
+                    [](const AddressRange& r) { return r.v6(); })) {
+      // IPv6 hostPorts are forwarded to the pod, as kubelet's dual-stack nodes require.
+      WriteSysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1").IgnoreError();
+    }
     WriteSysctl(absl::StrCat("/proc/sys/net/ipv4/conf/", config.bridge, "/route_localnet"), "1")
         .IgnoreError();
     if (!nl.LinkIndex(host_veth).ok()) {
@@ -188,12 +212,10 @@ absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
     });
     if (!inside.ok()) return inside;
     if (absl::Status e = EnsureNat(config); !e.ok()) return e;
-    std::string pod_v4;
     for (const auto& [range, address] : allocated) {
-      if (!range.v6()) pod_v4 = address;
-    }
-    if (!config.port_mappings.empty() && !pod_v4.empty()) {
-      if (absl::Status e = Nft(NftAddHostPorts(config.port_mappings, pod_v4)); !e.ok()) return e;
+      std::vector<std::string> elements = NftAddHostPorts(config.port_mappings, address);
+      if (elements.empty()) continue;
+      if (absl::Status e = Nft(NftScript(elements)); !e.ok()) return e;
     }
     interfaces = {{config.bridge, nl.LinkMac(config.bridge).value_or(""), ""},
                   {host_veth, nl.LinkMac(host_veth).value_or(""), ""},
@@ -215,20 +237,17 @@ absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
 void Del(const Call& call, const BridgeConfig& config) {
   absl::StatusOr<AddressAllocator> ipam = AddressAllocator::Lock(config.data_dir, config.name);
   if (!ipam.ok()) throw Failure(kFailed, ipam.status());
+  const std::vector<std::string> held = ipam->Held(call.container_id, call.ifname);
   if (!config.port_mappings.empty()) {
     // Only this pod's keys, and only if they still point at its address.
-    std::string listing;
-    Nft("list map ip stockade hostports", &listing).IgnoreError();
-    const std::vector<std::string> held = ipam->Held(call.container_id, call.ifname);
-    std::vector<HostPort> mine;
-    for (const HostPort& p : config.port_mappings) {
-      for (const std::string& address : held) {
-        if (absl::StrContains(listing, absl::StrCat(p.host_port, " : ", address, " . "))) {
-          mine.push_back(p);
-        }
+    for (const std::string& address : held) {
+      std::string listing;
+      Nft(absl::StrCat("list table ", NftFamilyName(FamilyOf(address)), " stockade"), &listing)
+          .IgnoreError();
+      for (const std::string& c : NftDeleteHostPorts(config.port_mappings, address, listing)) {
+        Nft(c).IgnoreError();
       }
     }
-    if (!mine.empty()) Nft(NftDeleteHostPorts(mine)).IgnoreError();
   }
   absl::StatusOr<std::unique_ptr<Netlink>> nl = Netlink::Open();
   if (!nl.ok()) throw Failure(kFailed, nl.status());
@@ -239,6 +258,7 @@ void Del(const Call& call, const BridgeConfig& config) {
   if (absl::Status s = ipam->Release(call.container_id, call.ifname); !s.ok()) {
     throw Failure(kFailed, s);
   }
+  if (!held.empty()) ReleaseNat(config, *ipam);
 }
 
 void Check(const Call& call, const BridgeConfig& config) {

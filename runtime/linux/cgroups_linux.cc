@@ -2,15 +2,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "runtime/common/errors.h"
 #include "runtime/common/unique_fd.h"
 #include "runtime/linux/cgroups.h"
@@ -127,11 +132,44 @@ absl::StatusOr<int64_t> LinuxCgroups::OomKills(const std::string& path) const {
   return absl::UnavailableError(absl::StrCat(file, " reports no oom_kill count"));
 }
 
+namespace {
+
+// rmdir of a cgroup whose processes are still exiting fails with EBUSY for a moment after the
+// container's exit was seen (crictl rm right after stop -t 0); whatever still runs in it (a
+// container's orphans) is killed, and the removal waits for the kernel to empty it.
+absl::Status RemoveCgroupDir(const std::string& dir) {
+  constexpr absl::Duration kBound = absl::Seconds(10);
+  const absl::Time deadline = absl::Now() + kBound;
+  absl::Duration pause = absl::Milliseconds(1);
+  while (true) {
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return absl::OkStatus();
+    if (errno != EBUSY) return ErrnoError(errno, absl::StrCat("remove cgroup ", dir));
+    std::vector<std::string> left;
+    for (absl::string_view line :
+         absl::StrSplit(ReadFile(dir + "/cgroup.procs"), '\n', absl::SkipEmpty())) {
+      int pid = 0;
+      if (absl::SimpleAtoi(line, &pid) && pid > 0) {
+        ::kill(pid, SIGKILL);
+        left.emplace_back(line);
+      }
+    }
+    if (absl::Now() >= deadline) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("remove cgroup ", dir, ": still busy after ", absl::FormatDuration(kBound),
+                       left.empty() ? " (a child cgroup left in it?)"
+                                    : absl::StrCat(" with processes ", absl::StrJoin(left, ", "),
+                                                   " in it (stuck in D state?)")));
+    }
+    absl::SleepFor(pause);
+    pause = std::min(pause * 2, absl::Milliseconds(50));
+  }
+}
+
+}  // namespace
+
 absl::Status LinuxCgroups::Remove(const std::string& path) {
   for (const std::string& dir : Dirs(path)) {
-    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
-      return ErrnoError(errno, absl::StrCat("remove cgroup ", dir));
-    }
+    if (absl::Status s = RemoveCgroupDir(dir); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

@@ -68,12 +68,13 @@ class NetworkTest : public PodFixture, public ::testing::WithParamInterface<std:
 
   // A pod with one root container running `command`.
   std::string ServePod(const std::string& name, const std::vector<std::string>& command,
-                       int host_port = 0, int container_port = 0) {
+                       int host_port = 0, int container_port = 0, const std::string& host_ip = "") {
     v1::PodSandboxConfig config = PodConfig(name);
     if (host_port > 0) {
       auto* m = config.add_port_mappings();
       m->set_host_port(host_port);
       m->set_container_port(container_port);
+      m->set_host_ip(host_ip);
     }
     const std::string pod = RunPod(config);
     v1::ContainerConfig c = ContainerConfig("main", command);
@@ -130,6 +131,8 @@ class OutsideServer {
     Sh("ip netns exec " + ns_ + " ip addr add 198.51.100.2/24 dev " + ns_if_);
     Sh("ip netns exec " + ns_ + " ip link set " + ns_if_ + " up");
     Sh("ip netns exec " + ns_ + " ip link set lo up");
+    Sh("ip addr add fd99:51::1/64 nodad dev " + host_if_);
+    Sh("ip netns exec " + ns_ + " ip addr add fd99:51::2/64 nodad dev " + ns_if_);
   }
   ~OutsideServer() {
     Sh("ip link del " + host_if_);
@@ -295,6 +298,21 @@ TEST_P(NetworkTest, AHostPortReachesThePodFromAnotherNetworkNamespace) {
       << got;
 }
 
+// A mapping with hostIP 127.0.0.1 is published on the loopback only, as kubelet asks: another
+// host reaching the node's other addresses on that port gets nothing.
+TEST_P(NetworkTest, AHostPortOnOneHostIpIsPublishedThereOnly) {
+  OutsideServer outside(absl::StrCat(::getpid()));
+  ServePod("local", {"sh", "-c", "while true; do echo hello-local-only | nc -l -p 8080; done"},
+           18083, 8080, "127.0.0.1");
+  std::string got;
+  ASSERT_TRUE(
+      WaitFor([&] { return absl::StrContains(got = ReadFromLocalPort(18083), "hello-local-only"); },
+              absl::Seconds(20)))
+      << got;
+  got = outside.Run("busybox nc -w 3 198.51.100.1 18083 </dev/null");
+  EXPECT_THAT(got, ::testing::Not(HasSubstr("hello-local-only")));
+}
+
 TEST_P(NetworkTest, KillNineAndRestartKeepsThePodAddressAndDetachesOnStop) {
   const std::string pod = ServePod("survivor", {"sleep", "1000"});
   const std::string ip = PodStatus(pod).network().ip();
@@ -316,8 +334,9 @@ class DualStackTest : public PodFixture {
     std::ofstream(daemon.cni_conf_dir + "/10-test.conflist") << absl::StrCat(
         R"({"cniVersion": "1.0.0", "name": "dual", "plugins": [{"type": "stockade-bridge",
            "bridge": ")",
-        Bridge(), R"(", "ipam": {"ranges": [{"subnet": ")", Subnet(), R"("}, {"subnet": "fd00:5:)",
-        absl::Hex(::getpid() % 65536), R"(::/64"}],
+        Bridge(), R"(", "capabilities": {"portMappings": true},
+           "ipam": {"ranges": [{"subnet": ")",
+        Subnet(), R"("}, {"subnet": "fd00:5:)", absl::Hex(::getpid() % 65536), R"(::/64"}],
            "dataDir": ")",
         ipam_dir_, R"("}}]})");
   }
@@ -335,6 +354,58 @@ TEST_F(DualStackTest, PodsGetAnIpv4AndAnIpv6Address) {
   EXPECT_THAT(net.additional_ips(0).ip(), ::testing::StartsWith("fd00:5:"));
   v1::ContainerConfig c = ContainerConfig("c", {"ip", "-6", "addr", "show", "eth0"});
   EXPECT_THAT(OutputOf(pod, c), HasSubstr(net.additional_ips(0).ip()));
+}
+
+// An IPv6 hostPort reaches the pod's IPv6 address from another network namespace.
+TEST_F(DualStackTest, AnIpv6HostPortReachesThePodFromAnotherNamespace) {
+  OutsideServer outside(absl::StrCat(::getpid()));
+  v1::PodSandboxConfig config = PodConfig("web6");
+  auto* m = config.add_port_mappings();
+  m->set_host_port(18086);
+  m->set_container_port(8080);
+  const std::string pod = RunPod(config);
+  v1::ContainerConfig c =
+      ContainerConfig("web", {"sh", "-c",
+                              "mkdir -p /tmp/www && echo hello-over-ipv6 > /tmp/www/index.html && "
+                              "exec httpd -f -p 8080 -h /tmp/www"});
+  c.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(0);
+  Start(pod, c);
+  const std::string get =
+      "python3 -c \"import socket; s = socket.create_connection(('fd99:51::1', 18086), 3); "
+      "s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); "
+      "print(b''.join(iter(lambda: s.recv(4096), b'')).decode())\"";
+  std::string got;
+  ASSERT_TRUE(WaitFor([&] { return absl::StrContains(got = outside.Run(get), "hello-over-ipv6"); },
+                      absl::Seconds(20)))
+      << got;
+}
+
+// The pod subnets leave stockade-bridge's nftables sets with their network's last pod.
+TEST_F(DualStackTest, TheLastPodTakesItsSubnetsOutOfTheNatRules) {
+  const std::string v6_subnet = absl::StrCat("fd00:5:", absl::Hex(::getpid() % 65536), "::/64");
+  auto sets = [] {
+    return RunToCompletion({"/bin/sh", "-c",
+                            "nft list set ip stockade pod_subnets; nft list set ip stockade "
+                            "masq_subnets; nft list set ip6 stockade pod_subnets"},
+                           absl::Seconds(10))
+        .stdout_text;
+  };
+  const std::string a = RunPod(PodConfig("a"));
+  const std::string b = RunPod(PodConfig("b"));
+  EXPECT_THAT(sets(), HasSubstr(Subnet()));
+  EXPECT_THAT(sets(), HasSubstr(v6_subnet));
+  for (const std::string& pod : {a, b}) {
+    v1::StopPodSandboxRequest stop;
+    stop.set_pod_sandbox_id(pod);
+    v1::StopPodSandboxResponse stopped;
+    ASSERT_TRUE(runtime_->StopPodSandbox(Ctx().get(), stop, &stopped).ok());
+    // Still there while one pod of the network is left.
+    if (pod == a) {
+      EXPECT_THAT(sets(), HasSubstr(Subnet()));
+    }
+  }
+  EXPECT_THAT(sets(), ::testing::Not(HasSubstr(Subnet())));
+  EXPECT_THAT(sets(), ::testing::Not(HasSubstr(v6_subnet)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Plugins, NetworkTest, ::testing::Values("standard", "stockade-bridge"),

@@ -3,9 +3,12 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -26,6 +29,91 @@ namespace {
 using ::testing::HasSubstr;
 
 class PodTest : public PodFixture {};
+
+// Debian's umoci writes "/" and absolute names in every layer; other tools prefix "./".
+// containerd takes both relative to the layer root, and so must we, at pull and at run time.
+TEST_F(PodTest, ImagesWithAbsoluteAndDotPrefixedLayerNamesPullAndRun) {
+  v1::PullImageRequest pull;
+  pull.mutable_image()->set_image(registry_->Ref("stockade-test/umoci:1.0"));
+  v1::PullImageResponse pulled;
+  grpc::Status s = images_->PullImage(Ctx().get(), pull, &pulled);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string pod = RunPod(PodConfig("umoci"));
+  v1::ContainerConfig config = ContainerConfig("c", {});
+  config.mutable_image()->set_image(registry_->Ref("stockade-test/umoci:1.0"));
+  EXPECT_EQ(OutputOf(pod, config),
+            "from a umoci-style layer\nfrom a umoci-style layer\nfrom a ./-prefixed layer\n");
+}
+
+// kubelet probes keep running while a container is in its stop grace period: an ExecSync must
+// not wait behind the StopContainer that holds the container.
+TEST_F(PodTest, ProbesAreAnsweredWhileAContainerStops) {
+  const std::string pod = RunPod(PodConfig("probes"));
+  const std::string id =
+      Start(pod, ContainerConfig("c", {"sh", "-c",
+                                       "trap 'echo got-term' TERM; while true; do sleep 1; "
+                                       "done"}));
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    EXPECT_TRUE(Stop(id, 8).ok());
+    stopped = true;
+  });
+  const std::string log = Status(id).log_path();
+  ASSERT_TRUE(
+      WaitFor([&] { return absl::StrContains(ReadFile(log), "got-term"); }, absl::Seconds(10)));
+  v1::ExecSyncResponse resp;
+  grpc::Status s = Exec(id, {"echo", "alive"}, 2, &resp);
+  EXPECT_FALSE(stopped.load()) << "the probe was answered only after the stop";
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.stdout(), "alive\n");
+  stopper.join();
+  EXPECT_EQ(Status(id).state(), v1::CONTAINER_EXITED);
+}
+
+// What kubelet's image GC does: an image is in use when a container's image_ref in
+// ListContainers equals the id of an image in ListImages.
+TEST_F(PodTest, ListContainersNamesTheImageIdThatImageGcMatches) {
+  const std::string pod = RunPod(PodConfig("gc"));
+  const std::string id = Start(pod, ContainerConfig("c", {"sleep", "1000"}));
+  v1::ListImagesResponse images;
+  ASSERT_TRUE(images_->ListImages(Ctx().get(), {}, &images).ok());
+  std::set<std::string> image_ids;
+  for (const v1::Image& i : images.images()) image_ids.insert(i.id());
+  v1::ListContainersResponse containers;
+  ASSERT_TRUE(runtime_->ListContainers(Ctx().get(), {}, &containers).ok());
+  ASSERT_EQ(containers.containers_size(), 1);
+  const v1::Container& c = containers.containers(0);
+  EXPECT_EQ(image_ids.count(c.image_ref()), 1u) << c.image_ref() << " is no image's id";
+  EXPECT_EQ(c.image_ref(), registry_->Image("stockade-test/busybox:1.0")["config_digest"]);
+  // ContainerStatus, as containerd: the repo digest as image_ref, the id as image_id.
+  const v1::ContainerStatus status = Status(id);
+  EXPECT_EQ(
+      status.image_ref(),
+      absl::StrCat(
+          image_.substr(0, image_.rfind(':')), "@",
+          registry_->Image("stockade-test/busybox:1.0")["manifest_digest"].get<std::string>()));
+  EXPECT_EQ(status.image_id(), c.image_ref());
+}
+
+// crictl rm right after crictl stop -t 0: the container's processes may still be leaving its
+// cgroup; the removal waits for them instead of failing with EBUSY.
+TEST_F(PodTest, RemoveRightAfterAnImmediateStopSucceeds) {
+  const std::string pod = RunPod(PodConfig("quickrm"));
+  for (int i = 0; i < 3; ++i) {
+    const std::string id =
+        Start(pod, ContainerConfig(absl::StrCat("c", i),
+                                   {"sh", "-c", "sleep 1000 & sleep 1000 & sleep 1000 & wait"}));
+    ASSERT_TRUE(Stop(id, 0).ok());
+    v1::RemoveContainerRequest rm;
+    rm.set_container_id(id);
+    v1::RemoveContainerResponse rm_resp;
+    grpc::Status s = runtime_->RemoveContainer(Ctx().get(), rm, &rm_resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    const std::string scope = absl::StrCat("stockade/pod-", pod, "/ctr-", id);
+    EXPECT_FALSE(Exists(absl::StrCat("/sys/fs/cgroup/memory/", scope)));
+    EXPECT_FALSE(Exists(absl::StrCat("/sys/fs/cgroup/pids/", scope)));
+  }
+}
 
 TEST_F(PodTest, ExitCodeReasonAndCriLogsOfBothStreams) {
   const std::string pod = RunPod(PodConfig("logs"));

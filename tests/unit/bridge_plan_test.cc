@@ -2,6 +2,7 @@
 // and the file-based address allocator.
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "cni/bridge/bridge_plan.h"
 #include "cni/bridge/freebsd_plan.h"
 #include "cni/bridge/ipam.h"
@@ -89,21 +90,71 @@ TEST(BridgePlan, AddressArithmetic) {
 }
 
 TEST(BridgePlan, NftablesCommands) {
-  EXPECT_THAT(NftBaseCommands(), ::testing::Contains(HasSubstr("map @hostports")));
-  EXPECT_THAT(NftSubnetRules("10.88.0.0/16", true),
-              ElementsAre("add rule ip stockade postrouting ip saddr 127.0.0.0/8 ip daddr "
-                          "10.88.0.0/16 masquerade",
-                          "add rule ip stockade postrouting ct status dnat ip saddr 10.88.0.0/16 "
-                          "ip daddr 10.88.0.0/16 masquerade",
-                          "add rule ip stockade postrouting ip saddr 10.88.0.0/16 ip daddr != "
-                          "10.88.0.0/16 masquerade"));
-  EXPECT_EQ(NftSubnetRules("10.88.0.0/16", false).size(), 2u);
-  std::vector<HostPort> ports = {{8080, 80, "tcp"}, {5353, 53, "udp"}};
-  EXPECT_EQ(NftAddHostPorts(ports, "10.88.0.5"),
-            "add element ip stockade hostports { tcp . 8080 : 10.88.0.5 . 80, "
-            "udp . 5353 : 10.88.0.5 . 53 }");
-  EXPECT_EQ(NftDeleteHostPorts(ports),
-            "delete element ip stockade hostports { tcp . 8080, udp . 5353 }");
+  const std::vector<std::string> v4 = NftBaseCommands(NftFamily::kIp);
+  EXPECT_THAT(v4, ::testing::Contains(HasSubstr("add table ip stockade")));
+  EXPECT_THAT(v4, ::testing::Contains(HasSubstr("add set ip stockade masq_subnets")));
+  EXPECT_THAT(v4, ::testing::Contains(HasSubstr("map @hostports")));
+  EXPECT_THAT(v4, ::testing::Contains(HasSubstr("ip daddr . meta l4proto . th dport map "
+                                                "@hostip_ports")));
+  EXPECT_THAT(v4, ::testing::Contains(HasSubstr("ip saddr 127.0.0.0/8 ip daddr @pod_subnets")));
+  EXPECT_THAT(
+      v4, ::testing::Contains("add rule ip stockade postrouting ip saddr @masq_subnets ip daddr != "
+                              "@pod_subnets masquerade"));
+  const std::vector<std::string> v6 = NftBaseCommands(NftFamily::kIp6);
+  EXPECT_THAT(v6, ::testing::Contains(HasSubstr("type ipv6_addr . inet_proto . inet_service : "
+                                                "ipv6_addr . inet_service")));
+  EXPECT_THAT(v6, ::testing::Not(::testing::Contains(HasSubstr("127.0.0.0/8"))));
+  for (const std::string& c : v6) EXPECT_THAT(c, HasSubstr(" ip6 stockade")) << c;
+
+  EXPECT_THAT(NftAddSubnet("10.88.0.0/16", true),
+              ElementsAre("add element ip stockade pod_subnets { 10.88.0.0/16 }",
+                          "add element ip stockade masq_subnets { 10.88.0.0/16 }"));
+  EXPECT_THAT(NftAddSubnet("fd88::/64", false),
+              ElementsAre("add element ip6 stockade pod_subnets { fd88::/64 }"));
+  EXPECT_THAT(NftDeleteSubnet("fd88::/64"),
+              ElementsAre("delete element ip6 stockade pod_subnets { fd88::/64 }",
+                          "delete element ip6 stockade masq_subnets { fd88::/64 }"));
+}
+
+TEST(BridgePlan, HostPortsByFamilyAndHostIp) {
+  const std::vector<HostPort> ports = {{8080, 80, "tcp", ""},          {5353, 53, "udp", ""},
+                                       {9000, 90, "tcp", "127.0.0.1"}, {9001, 91, "tcp", "0.0.0.0"},
+                                       {9002, 92, "tcp", "::1"},       {9003, 93, "tcp", "::"}};
+  EXPECT_THAT(NftAddHostPorts(ports, "10.88.0.5"),
+              ElementsAre("add element ip stockade hostports { tcp . 8080 : 10.88.0.5 . 80 }",
+                          "add element ip stockade hostports { udp . 5353 : 10.88.0.5 . 53 }",
+                          "add element ip stockade hostip_ports { 127.0.0.1 . tcp . 9000 : "
+                          "10.88.0.5 . 90 }",
+                          "add element ip stockade hostports { tcp . 9001 : 10.88.0.5 . 91 }"));
+  EXPECT_THAT(NftAddHostPorts(ports, "fd88::5"),
+              ElementsAre("add element ip6 stockade hostports { tcp . 8080 : fd88::5 . 80 }",
+                          "add element ip6 stockade hostports { udp . 5353 : fd88::5 . 53 }",
+                          "add element ip6 stockade hostip_ports { ::1 . tcp . 9002 : fd88::5 . "
+                          "92 }",
+                          "add element ip6 stockade hostports { tcp . 9003 : fd88::5 . 93 }"));
+  // Only keys that still point at this pod are deleted.
+  const std::string listing =
+      "map hostports {\n elements = { tcp . 8080 : 10.88.0.5 . 80, udp . 5353 : 10.88.0.9 . 53 }"
+      "\n}\nmap hostip_ports {\n elements = { 127.0.0.1 . tcp . 9000 : 10.88.0.5 . 90 }\n}";
+  EXPECT_THAT(NftDeleteHostPorts(ports, "10.88.0.5", listing),
+              ElementsAre("delete element ip stockade hostports { tcp . 8080 }",
+                          "delete element ip stockade hostip_ports { 127.0.0.1 . tcp . 9000 }"));
+}
+
+TEST(BridgePlan, HostIpIsCheckedAndCanonical) {
+  auto config = [](const std::string& host_ip) {
+    return absl::StrCat(
+        R"({"cniVersion":"1.0.0","name":"n","type":"stockade-bridge",)",
+        R"("ipam":{"ranges":[{"subnet":"10.88.0.0/16"}]},)",
+        R"("runtimeConfig":{"portMappings":[{"hostPort":80,"containerPort":80,"protocol":"tcp",)",
+        R"("hostIP":")", host_ip, R"("}]}})");
+  };
+  absl::StatusOr<BridgeConfig> c = ParseBridgeConfig(config("0:0::1"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->port_mappings.at(0).host_ip, "::1");
+  c = ParseBridgeConfig(config("localhost"));
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr("hostIP \"localhost\""));
 }
 
 TEST(BridgePlan, ResultsFollowTheSpecVersion) {
