@@ -25,8 +25,8 @@ if [[ -n $(git -C "$repo" status --porcelain --untracked-files=no) ]]; then
 fi
 
 # The archive the host uses (its deb822 or one-line sources), so the tree installs the same way.
-mirror=$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list \
-  /etc/apt/sources.list.d/ 2>/dev/null | head -n 1 | awk '{print $2}')
+mirror=$({ grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list \
+  /etc/apt/sources.list.d/ 2>/dev/null || true; } | head -n 1 | awk '{print $2}')
 mirror=${mirror:-http://deb.debian.org/debian}
 
 if [[ -e $tree ]]; then
