@@ -134,6 +134,10 @@ absl::Status RuntimeServiceImpl::DoExecSync(const runtime::v1::ExecSyncRequest& 
         absl::StrCat("command timed out after ", request.timeout(), "s and was killed"));
   }
   response.set_stdout(out->stdout_bytes);
+  if (out->truncated) {
+    absl::StrAppend(&out->stderr_bytes, "\n[stockade: stdout and stderr passed ", kMaxExecOutput,
+                    " bytes together and were cut there]\n");
+  }
   response.set_stderr(out->stderr_bytes);
   response.set_exit_code(out->exit_code);
   return absl::OkStatus();

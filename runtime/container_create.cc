@@ -13,20 +13,33 @@
 #include "absl/time/clock.h"
 #include "imagestore/snapshotter.h"
 #include "runtime/capabilities.h"
+#include "runtime/common/rootfs_path.h"
 #include "runtime/core_tables.h"
 #include "runtime/id_locks.h"
 #include "runtime/passwd.h"
 #include "runtime/process_spec.h"
 #include "runtime/runtime_core.h"
+#include "runtime/stop_signal.h"
 
 namespace stockade {
 namespace {
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+// An image's /etc/passwd or /etc/group, read within its rootfs (never through a link to the
+// node's): missing is empty; a FIFO, device or oversized file is refused.
+absl::StatusOr<std::string> ReadAccountsFile(const std::string& rootfs, const std::string& path) {
+  constexpr size_t kMaxAccountsFile = 4 << 20;
+  absl::StatusOr<std::string> text = ReadImageFile(rootfs, path, kMaxAccountsFile);
+  if (absl::IsNotFound(text.status())) return std::string();
+  return text;
+}
+
+// Lexically clean and free of ".." (which CRI paths have no use for and which could climb out
+// of where they are joined).
+bool HasDotDot(absl::string_view path) {
+  for (absl::string_view part : absl::StrSplit(path, '/')) {
+    if (part == "..") return true;
+  }
+  return false;
 }
 
 bool ValidCpuset(const std::string& cpus) {
@@ -93,6 +106,10 @@ absl::Status ValidateContainerSpec(const ContainerSpec& spec) {
       return absl::InvalidArgumentError(
           absl::StrCat("mount container_path \"", m.container_path, "\" must be an absolute path"));
     }
+    if (HasDotDot(m.container_path)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mount container_path \"", m.container_path, "\" must not contain \"..\""));
+    }
     if (m.host_path.empty() || m.host_path.front() != '/') {
       return absl::InvalidArgumentError(
           absl::StrCat("mount host_path \"", m.host_path, "\" must be an absolute path"));
@@ -104,6 +121,11 @@ absl::Status ValidateContainerSpec(const ContainerSpec& spec) {
                        " does not exist on the node: create it first, or "
                        "use a hostPath volume of type DirectoryOrCreate"));
     }
+  }
+  if (!spec.log_path.empty() && (spec.log_path.front() == '/' || HasDotDot(spec.log_path))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("log_path \"", spec.log_path,
+                     "\" must be relative to the pod's log_directory, without \"..\""));
   }
   if (spec.pid == NamespaceMode::kTarget && spec.target_id.empty()) {
     return absl::InvalidArgumentError("namespace_options.pid TARGET needs a target_id");
@@ -145,6 +167,10 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
   }
   absl::StatusOr<ContainerImage> image = deps_.images.Find(spec.image);
   if (!image.ok()) return image.status();
+  if (absl::StatusOr<int> stop = ParseStopSignal(image->stop_signal); !stop.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "image ", spec.image, ": ", stop.status().message(), "; fix the image's StopSignal"));
+  }
   absl::StatusOr<std::set<int>> caps =
       ResolveCapabilities(spec.add_capabilities, spec.drop_capabilities, spec.privileged);
   if (!caps.ok()) return caps.status();
@@ -196,9 +222,12 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
   c.set_rootfs(*rootfs);
   UserRequest user_request{spec.run_as_username, spec.run_as_user, spec.run_as_group, image->user,
                            spec.supplemental_groups};
+  absl::StatusOr<std::string> passwd = ReadAccountsFile(*rootfs, "/etc/passwd");
+  if (!passwd.ok()) return passwd.status();
+  absl::StatusOr<std::string> group = ReadAccountsFile(*rootfs, "/etc/group");
+  if (!group.ok()) return group.status();
   absl::StatusOr<ResolvedUser> user =
-      ResolveUser(user_request, ParsePasswd(ReadText(*rootfs + "/etc/passwd")),
-                  ParseGroup(ReadText(*rootfs + "/etc/group")));
+      ResolveUser(user_request, ParsePasswd(*passwd), ParseGroup(*group));
   if (!user.ok()) return user.status();
 
   v1::ProcessRecord* p = c.mutable_process();

@@ -13,6 +13,7 @@
 #include "runtime/core_tables.h"
 #include "runtime/id_locks.h"
 #include "runtime/runtime_core.h"
+#include "runtime/stop_signal.h"
 
 namespace stockade {
 
@@ -20,19 +21,8 @@ absl::Status ValidateResources(const ResourceLimits& limits);  // container_crea
 
 namespace {
 
-int StopSignalNumber(const std::string& name) {
-  static const std::pair<const char*, int> kSignals[] = {
-      {"TERM", SIGTERM}, {"KILL", SIGKILL}, {"INT", SIGINT},   {"QUIT", SIGQUIT},
-      {"HUP", SIGHUP},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"WINCH", SIGWINCH},
-      {"PWR", SIGPWR},   {"STOP", SIGSTOP}};
-  std::string n(absl::StripPrefix(name, "SIG"));
-  for (const auto& [signal_name, number] : kSignals) {
-    if (n == signal_name) return number;
-  }
-  int number = 0;
-  if (!n.empty() && std::all_of(n.begin(), n.end(), ::isdigit)) number = std::stoi(n);
-  return number > 0 && number < 65 ? number : SIGTERM;
-}
+// Checked at CreateContainer; a record made before that check falls back to SIGTERM.
+int StopSignalNumber(const std::string& name) { return ParseStopSignal(name).value_or(SIGTERM); }
 
 ContainerView ToView(const v1::ContainerRecord& r) {
   ContainerView v;
@@ -243,6 +233,10 @@ absl::Status RuntimeCore::StopContainerLocked(v1::ContainerRecord& c, absl::Dura
                                                       " of SIGKILL (a process in D state?)"));
     }
   }
+  if (static_cast<NamespaceMode>(c.pid_mode()) != NamespaceMode::kContainer) {
+    // Its init was no PID 1 whose death takes the rest: the children would outlive the stop.
+    if (absl::Status s = deps_.limiter.KillAll(c.cgroup_path()); !s.ok()) return s;
+  }
   return RecordExit(c, *exit);
 }
 
@@ -380,7 +374,7 @@ absl::StatusOr<ExecOutput> RuntimeCore::ExecSync(const std::string& id_prefix,
   }
   ProcessIdentity identity = IdentityOf(c->process());
   identity.argv = argv;
-  return deps_.backend.Exec(c->pid(), c->cgroup_path(), identity, timeout);
+  return deps_.backend.Exec(PodDir(c->pod_id()), *id, identity, timeout);
 }
 
 }  // namespace stockade

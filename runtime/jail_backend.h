@@ -72,7 +72,12 @@ struct ExecOutput {
   std::string stdout_bytes, stderr_bytes;
   int exit_code = 0;
   bool timed_out = false;
+  bool truncated = false;  // more output than kMaxExecOutput: the rest was dropped
 };
+
+// What ExecSync keeps of a command's stdout and stderr together: 16 MiB as containerd, less
+// room for the rest of the response, which must fit kubelet's 16 MiB message limit.
+inline constexpr size_t kMaxExecOutput = (16 << 20) - (64 << 10);
 
 class JailBackend {
  public:
@@ -96,9 +101,10 @@ class JailBackend {
   // Drops what the shim keeps of an ended container (its exit record).
   virtual absl::Status ForgetContainer(const std::string& dir, const std::string& container_id) = 0;
   virtual absl::Status ReopenLog(const std::string& dir, const std::string& container_id) = 0;
-  // Runs `argv` in the running container `pid` as `identity` says, collecting its output; kills
-  // it at the deadline.
-  virtual absl::StatusOr<ExecOutput> Exec(pid_t pid, const std::string& resource_scope,
+  // Runs `identity.argv` in the running container, started by its pod's jail keeper (the
+  // shim), as `identity` says, collecting its output (at most kMaxExecOutput); the call ends
+  // when the command ends, and at the deadline its process group is killed.
+  virtual absl::StatusOr<ExecOutput> Exec(const std::string& dir, const std::string& container_id,
                                           const ProcessIdentity& identity,
                                           absl::Duration timeout) = 0;
 };
@@ -111,6 +117,9 @@ class ResourceLimiter {
   virtual absl::Status Update(const std::string& scope, const ResourceLimits& limits) = 0;
   // How many times the kernel's OOM killer killed in the scope.
   virtual absl::StatusOr<int64_t> OomKills(const std::string& scope) = 0;
+  // Kills every process in the scope: a container that shares a PID namespace (the pod's, the
+  // node's, another container's) leaves its children behind when its init dies.
+  virtual absl::Status KillAll(const std::string& scope) = 0;
   // Removes the scope; a missing one is no error.
   virtual absl::Status Remove(const std::string& scope) = 0;
 };

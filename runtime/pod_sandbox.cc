@@ -6,8 +6,11 @@
 #include <sstream>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "imagestore/snapshotter.h"
@@ -36,15 +39,36 @@ std::string NodeHostname() {
   return name;
 }
 
+// RFC 1123 host names (dot-separated labels of letters, digits and inner hyphens, at most 63
+// bytes each), at most 64 bytes in all (the kernel's limit): the name is written into /etc/hosts
+// and /etc/hostname, so nothing else may pass. Empty: the default.
+absl::Status ValidateHostname(const std::string& hostname) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hostname \"", absl::CHexEscape(hostname), "\" ", why));
+  };
+  if (hostname.empty()) return absl::OkStatus();
+  if (hostname.size() > 64) return bad("is longer than 64 bytes");
+  for (absl::string_view label : absl::StrSplit(hostname, '.')) {
+    if (label.empty() || label.size() > 63) return bad("has an empty label or one over 63 bytes");
+    if (label.front() == '-' || label.back() == '-') {
+      return bad("has a label that starts or ends with '-'");
+    }
+    for (char c : label) {
+      if (!absl::ascii_isalnum(c) && c != '-') {
+        return bad("is not an RFC 1123 name (letters, digits, '-' and '.')");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidatePodSpec(const PodSandboxSpec& spec) {
   if (spec.name.empty() || spec.ns.empty() || spec.uid.empty()) {
     return absl::InvalidArgumentError(
         "config.metadata must give name, namespace and uid of the pod sandbox");
   }
-  if (spec.hostname.size() > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("hostname \"", spec.hostname, "\" is longer than 64 characters"));
-  }
+  if (absl::Status s = ValidateHostname(spec.hostname); !s.ok()) return s;
   if (spec.pid == NamespaceMode::kTarget || spec.network == NamespaceMode::kTarget ||
       spec.ipc == NamespaceMode::kTarget || spec.network == NamespaceMode::kContainer ||
       spec.ipc == NamespaceMode::kContainer) {
@@ -68,6 +92,10 @@ absl::Status ValidatePodSpec(const PodSandboxSpec& spec) {
     if (absl::StartsWith(key, "net.") && spec.network == NamespaceMode::kNode) {
       return absl::InvalidArgumentError(absl::StrCat(
           "sysctl \"", key, "\" would change the node's network: the pod uses the host network"));
+    }
+    if (!absl::StartsWith(key, "net.") && spec.ipc == NamespaceMode::kNode) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "sysctl \"", key, "\" would change the node's IPC limits: the pod uses the host IPC"));
     }
   }
   return absl::OkStatus();
@@ -285,9 +313,17 @@ absl::Status RuntimeCore::StopPodLocked(v1::PodRecord pod) {
     if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
   }
   // Every container ends at once (kubelet has already stopped them with their grace periods).
-  if (absl::Status s = ForEachContainerLocked(
-          pod.id(),
-          [&](v1::ContainerRecord& c) { return StopContainerLocked(c, absl::ZeroDuration()); });
+  if (absl::Status s = ForEachContainerLocked(pod.id(),
+                                              [&](v1::ContainerRecord& c) {
+                                                absl::Status s =
+                                                    StopContainerLocked(c, absl::ZeroDuration());
+                                                // What a container left behind in a shared PID
+                                                // namespace (or the node's) goes with the pod, even
+                                                // when its own init ended long ago.
+                                                if (s.ok())
+                                                  s = deps_.limiter.KillAll(c.cgroup_path());
+                                                return s;
+                                              });
       !s.ok()) {
     return s;
   }

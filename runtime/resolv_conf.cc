@@ -11,7 +11,7 @@ namespace {
 
 bool HasSpace(const std::string& s) {
   return s.empty() || std::any_of(s.begin(), s.end(), [](char c) {
-           return absl::ascii_isspace(c) || c == '#' || c == ';';
+           return absl::ascii_isspace(c) || absl::ascii_iscntrl(c) || c == '#' || c == ';';
          });
 }
 
@@ -30,8 +30,9 @@ absl::StatusOr<std::string> BuildResolvConf(const DnsSettings& dns, const std::s
   for (const auto* list : {&dns.searches, &dns.options}) {
     for (const std::string& item : *list) {
       if (HasSpace(item)) {
-        return absl::InvalidArgumentError(absl::StrCat("DNS search domain or option \"", item,
-                                                       "\" is empty or has blanks or comments"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("DNS search domain or option \"", item,
+                         "\" is empty or has blanks, control characters or comments"));
       }
     }
   }

@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -43,6 +45,8 @@ absl::StatusOr<UniqueFd> Dial(const std::string& dir) {
   return fd;
 }
 
+absl::StatusOr<Json> ParseReply(const std::string& reply);
+
 absl::StatusOr<Json> Call(const std::string& dir, const Json& request) {
   absl::StatusOr<UniqueFd> fd = Dial(dir);
   if (!fd.ok()) return fd.status();
@@ -55,6 +59,10 @@ absl::StatusOr<Json> Call(const std::string& dir, const Json& request) {
   char buf[4096];
   ssize_t n;
   while ((n = ::read(fd->get(), buf, sizeof(buf))) > 0) reply.append(buf, static_cast<size_t>(n));
+  return ParseReply(reply);
+}
+
+absl::StatusOr<Json> ParseReply(const std::string& reply) {
   Json doc = Json::parse(reply, nullptr, false);
   if (!doc.is_object()) return absl::UnavailableError("the shim gave no readable answer");
   if (doc.value("ok", false)) return doc;
@@ -64,6 +72,33 @@ absl::StatusOr<Json> Call(const std::string& dir, const Json& request) {
   if (code == "already_exists") return absl::AlreadyExistsError(message);
   if (code == "invalid") return absl::InvalidArgumentError(message);
   return absl::FailedPreconditionError(message);
+}
+
+// Sends one request line with descriptors attached (SCM_RIGHTS).
+absl::Status SendWithFds(int conn, const std::string& line, const std::vector<int>& fds) {
+  iovec iov{const_cast<char*>(line.data()), line.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+  std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  const ssize_t sent = ::sendmsg(conn, &msg, MSG_NOSIGNAL);
+  if (sent != static_cast<ssize_t>(line.size())) return ErrnoError(errno, "send to the shim");
+  return absl::OkStatus();
+}
+
+// Keeps what fits under the cap of both streams together; counts the rest as dropped.
+void Keep(std::string& out, const char* data, size_t n, size_t& room, bool& truncated) {
+  const size_t kept = std::min(n, room);
+  out.append(data, kept);
+  room -= kept;
+  truncated |= kept < n;
 }
 
 }  // namespace
@@ -196,6 +231,93 @@ absl::Status ShimClient::ReopenLog(const std::string& id) {
 
 absl::Status ShimClient::Forget(const std::string& id) {
   return Call(dir_, {{"op", "forget"}, {"id", id}}).status();
+}
+
+absl::StatusOr<ShimExecResult> ShimClient::Exec(const std::string& id, const ShimExecSpec& spec,
+                                                absl::Duration timeout, size_t max_output) {
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoError(errno, "pipe");
+  UniqueFd out_r(out[0]), out_w(out[1]);
+  if (::pipe2(err, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoError(errno, "pipe");
+  UniqueFd err_r(err[0]), err_w(err[1]);
+  // The command's end of the pipes blocks as usual.
+  ::fcntl(out_w.get(), F_SETFL, 0);
+  ::fcntl(err_w.get(), F_SETFL, 0);
+  absl::StatusOr<UniqueFd> conn = Dial(dir_);
+  if (!conn.ok()) return conn.status();
+  const Json request = {
+      {"op", "exec"},
+      {"id", id},
+      {"timeout_ms", timeout > absl::ZeroDuration() ? absl::ToInt64Milliseconds(timeout) : 0},
+      {"spec",
+       {{"argv", spec.argv},
+        {"env", spec.env},
+        {"cwd", spec.cwd},
+        {"uid", spec.uid},
+        {"gid", spec.gid},
+        {"gids", spec.additional_gids},
+        {"caps", spec.capabilities},
+        {"no_new_privs", spec.no_new_privs},
+        {"seccomp_filter", spec.seccomp_filter}}}};
+  if (absl::Status s = SendWithFds(conn->get(), request.dump() + "\n", {out_w.get(), err_w.get()});
+      !s.ok()) {
+    return s;
+  }
+  out_w.Reset();
+  err_w.Reset();
+
+  // The shim answers when the command has ended (or was killed at the timeout); output is read
+  // meanwhile. A background child holding the pipes does not keep the call open.
+  ShimExecResult result;
+  size_t room = max_output;
+  std::string reply;
+  // The shim enforces the timeout; this bound only covers a shim that stopped answering.
+  const absl::Time give_up = timeout > absl::ZeroDuration()
+                                 ? absl::Now() + timeout + absl::Seconds(10)
+                                 : absl::InfiniteFuture();
+  char buf[65536];
+  auto drain = [&](UniqueFd& fd, std::string& into) {
+    while (fd) {
+      const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+      if (n > 0) {
+        Keep(into, buf, static_cast<size_t>(n), room, result.truncated);
+        continue;
+      }
+      if (n == 0 || (errno != EAGAIN && errno != EINTR)) fd.Reset();
+      return;
+    }
+  };
+  while (reply.find('\n') == std::string::npos) {
+    pollfd fds[3] = {{conn->get(), POLLIN, 0},
+                     {out_r ? out_r.get() : -1, POLLIN, 0},
+                     {err_r ? err_r.get() : -1, POLLIN, 0}};
+    int wait_ms = -1;
+    if (give_up != absl::InfiniteFuture()) {
+      wait_ms = static_cast<int>(
+          std::max<int64_t>(0, absl::ToInt64Milliseconds(give_up - absl::Now()) + 1));
+    }
+    const int ready = ::poll(fds, 3, wait_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      // Closing the connection tells the shim to kill the command.
+      return absl::DeadlineExceededError("the pod's shim did not report the command's end");
+    }
+    if (fds[1].revents != 0) drain(out_r, result.stdout_bytes);
+    if (fds[2].revents != 0) drain(err_r, result.stderr_bytes);
+    if (fds[0].revents != 0) {
+      const ssize_t n = ::read(conn->get(), buf, sizeof(buf));
+      if (n <= 0) return absl::UnavailableError("the pod's shim went away during the exec");
+      reply.append(buf, static_cast<size_t>(n));
+    }
+  }
+  // What the command wrote before it ended is in the pipes now; nothing more is waited for.
+  drain(out_r, result.stdout_bytes);
+  drain(err_r, result.stderr_bytes);
+  absl::StatusOr<Json> doc = ParseReply(reply);
+  if (!doc.ok()) return doc.status();
+  result.exit_code = doc->value("exit_code", -1);
+  result.timed_out = doc->value("timed_out", false);
+  return result;
 }
 
 absl::Status ShimClient::Shutdown() { return Call(dir_, {{"op", "shutdown"}}).status(); }

@@ -48,6 +48,22 @@ struct ShimContainerSpec {
   std::vector<uint64_t> seccomp_filter;  // struct sock_filter[]; empty: none
 };
 
+struct ShimExecSpec {
+  std::vector<std::string> argv, env;
+  std::string cwd = "/";
+  uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> additional_gids;
+  std::vector<int> capabilities;
+  bool no_new_privs = true;
+  std::vector<uint64_t> seccomp_filter;
+};
+
+struct ShimExecResult {
+  std::string stdout_bytes, stderr_bytes;
+  int exit_code = 0;
+  bool timed_out = false, truncated = false;
+};
+
 struct ShimContainerState {
   bool running = false;
   pid_t pid = -1;
@@ -69,6 +85,11 @@ class ShimClient {
   absl::Status Kill(const std::string& id, int signal);
   absl::StatusOr<ShimContainerState> State(const std::string& id);
   absl::Status ReopenLog(const std::string& id);
+  // Runs a command in the running container `id` (the shim forks it; see exec_session.h),
+  // reading its output here until the command ends; the shim kills its process group at the
+  // timeout (zero: none). Output past `max_output` bytes is dropped and said so.
+  absl::StatusOr<ShimExecResult> Exec(const std::string& id, const ShimExecSpec& spec,
+                                      absl::Duration timeout, size_t max_output);
   // Drops an ended container's entry and exit record.
   absl::Status Forget(const std::string& id);
   // Kills the pod's containers, releases its namespaces, ends the shim.

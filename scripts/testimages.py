@@ -25,6 +25,7 @@ Pushed references (see build_all()):
   stockade-test/plain:1.0        one uncompressed tar layer
   pause:3.9                      one layer, Entrypoint ["/bin/sleep", "infinity"]
   stockade-test/umoci:1.0        a umoci-style layer ("/", /bin/...) and a "./"-prefixed one
+  stockade-test/hostile:TAG      links, fifo-accounts, fifo-hosts, scratch: see hostile_images()
 
 JSON output (stdout, and --out): {"registry": HOST:PORT, "images": [ENTRY...]} where ENTRY is
   {"ref", "repository", "tag", "manifest_digest", "manifest_size", "media_type",
@@ -132,6 +133,9 @@ class Layer:
 
     def symlink(self, name, target):
         return self._add(name, tarfile.SYMTYPE, 0o777, linkname=target)
+
+    def fifo(self, name, mode=0o644):
+        return self._add(name, tarfile.FIFOTYPE, mode)
 
     def hardlink(self, name, target):
         return self._add(name, tarfile.LNKTYPE, 0o644, linkname=target.strip("/"))
@@ -333,6 +337,58 @@ def platform_image(os_, arch):
                  ["stockade testimages: /platform.txt"], OCI_MANIFEST, OCI_CONFIG, os_, arch)
 
 
+# Where the hostile images' links point on the node; the tests check that nothing appears there.
+ESCAPE_DIR = "/tmp/stockade-escape"
+
+
+def hostile_images(bb):
+    """Images whose files try to reach the node: every link below points out of the rootfs."""
+    def base(etc=True):
+        layer = Layer().dir("bin").file("bin/busybox", bb, mode=0o755)
+        for applet in BUSYBOX_LINKS:
+            layer.symlink("bin/" + applet, "busybox")
+        if etc:
+            layer.file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
+            layer.file("etc/group", "root:x:0:\n")
+        return layer
+
+    def image(layers, config, note):
+        return Image([make_layer(l, "gzip", OCI_LAYER_GZIP) for l in layers],
+                     dict({"Env": ["PATH=/bin"]}, **config), ["stockade testimages: " + note],
+                     OCI_MANIFEST, OCI_CONFIG)
+
+    links = (Layer()
+             .symlink("etc/hostname", ESCAPE_DIR + "/hostname")
+             .symlink("etc/hosts", "../../../../../.." + ESCAPE_DIR + "/hosts")
+             .symlink("etc/resolv.conf", ESCAPE_DIR + "/resolv.conf")
+             .symlink("proc", ESCAPE_DIR + "/proc")
+             .symlink("dev", "../../.." + ESCAPE_DIR + "/dev")
+             .symlink("abs-link", ESCAPE_DIR + "/abs")
+             .symlink("rel-link", "../../../.." + ESCAPE_DIR + "/rel")
+             .symlink("up", "..")
+             .symlink("loop1", "loop2").symlink("loop2", "loop1")
+             .symlink("dangling", ESCAPE_DIR + "/missing/deeper")
+             .symlink("wd", ESCAPE_DIR + "/wd"))
+    fifos = Layer().fifo("etc/passwd").fifo("etc/group")
+    accounts = (Layer().symlink("etc/passwd", ESCAPE_DIR + "-accounts/passwd")
+                .symlink("etc/group", "../../.." + ESCAPE_DIR + "-accounts/group"))
+    hosts_fifo = Layer().fifo("etc/hosts")
+    scratch = Layer().dir("bin").file("bin/busybox", bb, mode=0o755)
+    for applet in ("sh", "cat", "ls", "id", "pwd"):
+        scratch.symlink("bin/" + applet, "busybox")
+    return [
+        ("links", image([base(), links], {"WorkingDir": "/wd"},
+                        "symlinks out of the rootfs at every path the runtime uses")),
+        ("fifo-accounts", image([base(), fifos], {}, "/etc/passwd and /etc/group are FIFOs")),
+        ("accounts-links", image([base(), accounts], {},
+                                 "/etc/passwd and /etc/group link to the node's")),
+        ("fifo-hosts", image([base(), hosts_fifo], {}, "/etc/hosts is a FIFO")),
+        ("scratch", image([scratch], {}, "FROM scratch: no /etc, /proc, /sys or /dev")),
+        ("bad-stopsignal", image([base()], {"StopSignal": "99999999999999999999"},
+                                 "a StopSignal that is no signal")),
+    ]
+
+
 def build_all():
     """Returns [(repository, tag, Image|Index, [child Images to push by digest first])]."""
     bb = busybox_bytes()
@@ -376,6 +432,8 @@ def build_all():
                   ["stockade testimages: busybox, absolute names (umoci)",
                    "stockade testimages: ./ names"], OCI_MANIFEST, OCI_CONFIG)
 
+    hostile = hostile_images(bb)
+
     return [
         ("stockade-test/busybox", "1.0", oci, []),
         ("stockade-test/busybox", "latest", oci, []),
@@ -387,7 +445,7 @@ def build_all():
         ("stockade-test/plain", "1.0", plain, []),
         ("pause", "3.9", pause, []),
         ("stockade-test/umoci", "1.0", umoci, []),
-    ]
+    ] + [("stockade-test/hostile", tag, image, []) for tag, image in hostile]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,7 +26,11 @@ class LinuxCgroups {
   std::vector<std::string> ProcsFiles(const std::string& path) const;
   // How many times the OOM killer has killed in the cgroup.
   absl::StatusOr<int64_t> OomKills(const std::string& path) const;
-  // Removes the cgroup (it must hold no processes); removing what is gone succeeds.
+  // SIGKILLs every process in the cgroup (cgroup.kill on v2; on v1 each pid of cgroup.procs,
+  // again until none is left or a bound passes); a missing cgroup is no error.
+  absl::Status KillAll(const std::string& path);
+  // Removes the cgroup, killing what is left in it and waiting for the kernel to empty it;
+  // removing what is gone succeeds.
   absl::Status Remove(const std::string& path);
 
  private:

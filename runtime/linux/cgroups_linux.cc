@@ -134,6 +134,20 @@ absl::StatusOr<int64_t> LinuxCgroups::OomKills(const std::string& path) const {
 
 namespace {
 
+// SIGKILLs each process listed in the cgroup now; the pids it found.
+std::vector<std::string> KillListed(const std::string& dir) {
+  std::vector<std::string> listed;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFile(dir + "/cgroup.procs"), '\n', absl::SkipEmpty())) {
+    int pid = 0;
+    if (absl::SimpleAtoi(line, &pid) && pid > 0) {
+      ::kill(pid, SIGKILL);
+      listed.emplace_back(line);
+    }
+  }
+  return listed;
+}
+
 // rmdir of a cgroup whose processes are still exiting fails with EBUSY for a moment after the
 // container's exit was seen (crictl rm right after stop -t 0); whatever still runs in it (a
 // container's orphans) is killed, and the removal waits for the kernel to empty it.
@@ -144,15 +158,7 @@ absl::Status RemoveCgroupDir(const std::string& dir) {
   while (true) {
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return absl::OkStatus();
     if (errno != EBUSY) return ErrnoError(errno, absl::StrCat("remove cgroup ", dir));
-    std::vector<std::string> left;
-    for (absl::string_view line :
-         absl::StrSplit(ReadFile(dir + "/cgroup.procs"), '\n', absl::SkipEmpty())) {
-      int pid = 0;
-      if (absl::SimpleAtoi(line, &pid) && pid > 0) {
-        ::kill(pid, SIGKILL);
-        left.emplace_back(line);
-      }
-    }
+    const std::vector<std::string> left = KillListed(dir);
     if (absl::Now() >= deadline) {
       return absl::FailedPreconditionError(
           absl::StrCat("remove cgroup ", dir, ": still busy after ", absl::FormatDuration(kBound),
@@ -166,6 +172,22 @@ absl::Status RemoveCgroupDir(const std::string& dir) {
 }
 
 }  // namespace
+
+absl::Status LinuxCgroups::KillAll(const std::string& path) {
+  for (const std::string& dir : Dirs(path)) {
+    if (!Exists(dir)) continue;
+    if (version_ == CgroupVersion::kV2 && Exists(dir + "/cgroup.kill")) {
+      if (absl::Status s = WriteFile(dir + "/cgroup.kill", "1"); !s.ok()) return s;
+      continue;
+    }
+    // v1: a process may fork between the read and the kill; read again until the list is empty.
+    const absl::Time deadline = absl::Now() + absl::Seconds(2);
+    while (!KillListed(dir).empty() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::Status LinuxCgroups::Remove(const std::string& path) {
   for (const std::string& dir : Dirs(path)) {

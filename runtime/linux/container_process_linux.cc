@@ -12,21 +12,24 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/common/errors.h"
+#include "runtime/common/rootfs_path.h"
 #include "runtime/common/unique_fd.h"
+#include "runtime/linux/command_exec.h"
 #include "runtime/linux/container_process.h"
 #include "runtime/linux/process_identity.h"
 
 namespace stockade {
 namespace {
 
-// What the child sends back when a step fails: the step and errno. Nothing is sent on success:
-// the pipe is close-on-exec, so EOF means the exec happened.
+// What the child sends back when a step fails: the step (with the path it was about) and
+// errno. Nothing is sent on success: the pipe is close-on-exec, so EOF means the exec happened.
 struct StepFailure {
-  char step[64];
+  char step[256];
   int err;
 };
 
@@ -37,17 +40,23 @@ struct Prepared {
   PreparedIdentity identity;
   int report_fd;
   std::string oom_score_adj;  // "" to leave it
+  int root_fd = -1;           // the rootfs (its bind mount), opened by the child
+  bool share_mounts = false;  // a Bidirectional volume: "/" stays rshared, not rslave
 };
 
-[[noreturn]] void Fail(const Prepared& p, const char* step) {
+[[noreturn]] void FailAt(const Prepared& p, const char* step, const char* path) {
   StepFailure f{};
-  std::strncpy(f.step, step, sizeof(f.step) - 1);
   f.err = errno;
+  if (path != nullptr) {
+    std::snprintf(f.step, sizeof(f.step), "%s %s", step, path);
+  } else {
+    std::strncpy(f.step, step, sizeof(f.step) - 1);
+  }
   ::write(p.report_fd, &f, sizeof(f));
   ::_exit(127);
 }
 
-std::string In(const ContainerProcessSpec& s, const char* path) { return s.rootfs + path; }
+[[noreturn]] void Fail(const Prepared& p, const char* step) { FailAt(p, step, nullptr); }
 
 // -- the steps, in order ---------------------------------------------------------------
 
@@ -79,128 +88,176 @@ void EnterCgroupAndScoreOom(const Prepared& p) {
   }
 }
 
-void MakePrivateMounts(const Prepared& p) {
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    Fail(p, "make mounts private");
+// As runc: "/" rslave (host mounts still reach HostToContainer volumes; nothing goes back),
+// or rshared when a Bidirectional volume must send its mounts to the host. The rootfs is made
+// private (pivot_root refuses a shared parent) and bound onto itself to be a mount point;
+// every later path in it is resolved from the descriptor of that bind.
+void MakeRootfsMount(Prepared& p) {
+  const char* rootfs = p.spec->rootfs.c_str();
+  const unsigned long root_propagation = p.share_mounts ? MS_SHARED : MS_SLAVE;
+  if (::mount(nullptr, "/", nullptr, MS_REC | root_propagation, nullptr) != 0) {
+    Fail(p, "set the propagation of /");
   }
-  // pivot_root wants the new root to be a mount point.
-  if (::mount(p.spec->rootfs.c_str(), p.spec->rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) !=
-      0) {
+  ::mount(nullptr, rootfs, nullptr, MS_PRIVATE, nullptr);  // EINVAL when not a mount point
+  if (::mount(rootfs, rootfs, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
     Fail(p, "bind the rootfs");
   }
+  if (::mount(nullptr, rootfs, nullptr, MS_PRIVATE, nullptr) != 0) {
+    Fail(p, "make the rootfs private");
+  }
+  p.root_fd = ::open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (p.root_fd < 0) Fail(p, "open the rootfs");
 }
 
-void MountAt(const Prepared& p, const std::string& target, const char* type, unsigned long flags,
-             const char* data, const char* step) {
-  ::mkdir(target.c_str(), 0755);
-  if (::mount(type, target.c_str(), type, flags, data) != 0) Fail(p, step);
+// A filesystem mounted at `path` inside the rootfs (the directory made there if missing).
+void MountInRoot(const Prepared& p, const char* path, const char* type, unsigned long flags,
+                 const char* data) {
+  const int target = MountTargetInRoot(p.root_fd, path, /*directory=*/true);
+  if (target < 0) FailAt(p, "make the mount point", path);
+  FdPathBuffer buf;
+  if (::mount(type, FdPath(target, buf), type, flags, data) != 0) FailAt(p, "mount", path);
+  ::close(target);
 }
 
 void MountSystemFilesystems(const Prepared& p) {
   const ContainerProcessSpec& s = *p.spec;
-  MountAt(p, In(s, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr, "mount /proc");
-  MountAt(p, In(s, "/sys"), "sysfs",
-          MS_NOSUID | MS_NODEV | MS_NOEXEC | (s.privileged ? 0 : MS_RDONLY), nullptr, "mount /sys");
-  MountAt(p, In(s, "/dev"), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k",
-          "mount /dev");
+  MountInRoot(p, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+  MountInRoot(p, "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (s.privileged ? 0 : MS_RDONLY),
+              nullptr);
+  MountInRoot(p, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
 }
 
 void PopulateDev(const Prepared& p) {
-  const ContainerProcessSpec& s = *p.spec;
+  // The fresh tmpfs just mounted (wherever the image's /dev led, within the rootfs).
+  const int dev = OpenInRoot(p.root_fd, "/dev", O_PATH | O_DIRECTORY);
+  if (dev < 0) Fail(p, "open /dev");
   // Bind the host's nodes: works wherever mknod would be refused.
   for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
-    const std::string target = In(s, "/dev/") + node;
-    int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-    if (fd >= 0) ::close(fd);
-    const std::string source = std::string("/dev/") + node;
-    if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-      Fail(p, "bind a /dev node");
+    const int made = ::openat(dev, node, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (made < 0) FailAt(p, "make /dev node", node);
+    ::close(made);
+    const int target = ::openat(dev, node, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    char source[32];
+    std::snprintf(source, sizeof(source), "/dev/%s", node);
+    FdPathBuffer buf;
+    if (target < 0 || ::mount(source, FdPath(target, buf), nullptr, MS_BIND, nullptr) != 0) {
+      FailAt(p, "bind", source);
     }
+    ::close(target);
   }
-  MountAt(p, In(s, "/dev/pts"), "devpts", MS_NOSUID | MS_NOEXEC,
-          "newinstance,ptmxmode=0666,mode=0620", "mount /dev/pts");
-  MountAt(p, In(s, "/dev/shm"), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k",
-          "mount /dev/shm");
-  MountAt(p, In(s, "/dev/mqueue"), "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr,
-          "mount /dev/mqueue");
-  const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "/dev/fd"},
-                                                       {"/proc/self/fd/0", "/dev/stdin"},
-                                                       {"/proc/self/fd/1", "/dev/stdout"},
-                                                       {"/proc/self/fd/2", "/dev/stderr"},
-                                                       {"pts/ptmx", "/dev/ptmx"}};
-  for (const auto& [target, link] : links) ::symlink(target, In(s, link).c_str());
+  MountInRoot(p, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=0620");
+  MountInRoot(p, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+  MountInRoot(p, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+  const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "fd"},
+                                                       {"/proc/self/fd/0", "stdin"},
+                                                       {"/proc/self/fd/1", "stdout"},
+                                                       {"/proc/self/fd/2", "stderr"},
+                                                       {"pts/ptmx", "ptmx"}};
+  for (const auto& [target, link] : links) ::symlinkat(target, dev, link);
+  ::close(dev);
 }
 
-void BindFile(const Prepared& p, const std::string& source, const std::string& target,
-              bool read_only, const char* step) {
+// Binds the node's `source` at `path` inside the rootfs: the target is resolved within the
+// rootfs and made there when missing (a directory, or an empty file for a file), the mount is
+// made onto its descriptor, and read-only and propagation are set on the new mount.
+void BindInRoot(const Prepared& p, const std::string& source, const std::string& path,
+                bool read_only, unsigned long propagation, const char* step) {
   struct stat st;
-  if (::stat(source.c_str(), &st) != 0) Fail(p, step);
-  if (S_ISDIR(st.st_mode)) {
-    ::mkdir(target.c_str(), 0755);
-  } else {
-    int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd >= 0) ::close(fd);
+  if (::stat(source.c_str(), &st) != 0) FailAt(p, step, source.c_str());
+  const int target = MountTargetInRoot(p.root_fd, path.c_str(), S_ISDIR(st.st_mode));
+  if (target < 0) FailAt(p, step, path.c_str());
+  FdPathBuffer buf;
+  if (::mount(source.c_str(), FdPath(target, buf), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+    FailAt(p, step, path.c_str());
   }
-  if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-    Fail(p, step);
-  }
-  if (read_only && ::mount(nullptr, target.c_str(), nullptr,
+  ::close(target);
+  // The descriptor above is of the covered file; the new mount is what the path leads to now.
+  const int mounted = OpenInRoot(p.root_fd, path.c_str(), O_PATH);
+  if (mounted < 0) FailAt(p, step, path.c_str());
+  if (read_only && ::mount(nullptr, FdPath(mounted, buf), nullptr,
                            MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr) != 0) {
-    Fail(p, step);
+    FailAt(p, step, path.c_str());
   }
+  if (propagation != 0 &&
+      ::mount(nullptr, FdPath(mounted, buf), nullptr, MS_REC | propagation, nullptr) != 0) {
+    FailAt(p, "set the propagation of", path.c_str());
+  }
+  ::close(mounted);
 }
 
 void MountPodFilesAndVolumes(const Prepared& p) {
   const ContainerProcessSpec& s = *p.spec;
-  if (!s.hostname_file.empty())
-    BindFile(p, s.hostname_file, In(s, "/etc/hostname"), true, "bind /etc/hostname");
-  if (!s.hosts_file.empty())
-    BindFile(p, s.hosts_file, In(s, "/etc/hosts"), true, "bind /etc/hosts");
-  if (!s.resolv_conf_file.empty()) {
-    BindFile(p, s.resolv_conf_file, In(s, "/etc/resolv.conf"), true, "bind /etc/resolv.conf");
+  const std::pair<const std::string*, const char*> pod_files[] = {
+      {&s.hostname_file, "/etc/hostname"},
+      {&s.hosts_file, "/etc/hosts"},
+      {&s.resolv_conf_file, "/etc/resolv.conf"}};
+  for (const auto& [source, path] : pod_files) {
+    if (!source->empty()) BindInRoot(p, *source, path, true, 0, "bind the pod's file at");
   }
   for (const VolumeMount& m : s.mounts) {
-    BindFile(p, m.host_path, s.rootfs + m.container_path, m.read_only, "bind a volume");
     unsigned long propagation = MS_PRIVATE;
     if (m.propagation == MountPropagation::kHostToContainer) propagation = MS_SLAVE;
     if (m.propagation == MountPropagation::kBidirectional) propagation = MS_SHARED;
-    const std::string target = s.rootfs + m.container_path;
-    if (::mount(nullptr, target.c_str(), nullptr, MS_REC | propagation, nullptr) != 0) {
-      Fail(p, "set a volume's propagation");
-    }
+    BindInRoot(p, m.host_path, m.container_path, m.read_only, propagation, "bind a volume at");
   }
 }
 
+// Made inside the rootfs when missing, as runc does.
+void MakeWorkingDirectory(const Prepared& p) {
+  const int cwd = MakeDirectoriesInRoot(p.root_fd, p.spec->cwd.c_str(), 0755);
+  if (cwd < 0) FailAt(p, "make the working directory", p.spec->cwd.c_str());
+  ::close(cwd);
+}
+
 void PivotRoot(const Prepared& p) {
-  if (::chdir(p.spec->rootfs.c_str()) != 0) Fail(p, "chdir to the rootfs");
-  // pivot_root(".", "."): the old root ends up stacked under the new one, then detached.
+  if (::fchdir(p.root_fd) != 0) Fail(p, "chdir to the rootfs");
+  // pivot_root(".", "."): the old root ends up stacked under the new one, then detached; made
+  // a slave first so that its unmounting never propagates to the node.
   if (::syscall(SYS_pivot_root, ".", ".") != 0) Fail(p, "pivot_root");
+  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
+    Fail(p, "make the old root a slave");
+  }
   if (::umount2(".", MNT_DETACH) != 0) Fail(p, "detach the old root");
   if (::chdir("/") != 0) Fail(p, "chdir /");
+  ::close(p.root_fd);
   if (p.spec->read_only_rootfs &&
       ::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
     Fail(p, "make the rootfs read-only");
   }
 }
 
-// After pivot_root, so the paths are the container's own (/proc/... of its PID namespace).
+// After pivot_root, so the paths are the container's own (/proc/... of its PID namespace);
+// resolved within the new root all the same, and mounted through their descriptors.
 void MaskAndProtectPaths(const Prepared& p) {
+  const int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) Fail(p, "open /");
+  FdPathBuffer buf;
   for (const std::string& path : p.spec->masked_paths) {
+    const int fd = OpenInRoot(root, path.c_str(), O_PATH | O_NOFOLLOW);
     struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) continue;  // not in this container: nothing to hide
+    if (fd < 0 || ::fstat(fd, &st) != 0) continue;  // not in this container: nothing to hide
     const int rc = S_ISDIR(st.st_mode)
-                       ? ::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, "size=0")
-                       : ::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr);
-    if (rc != 0) Fail(p, "mask a path");
+                       ? ::mount("tmpfs", FdPath(fd, buf), "tmpfs", MS_RDONLY, "size=0")
+                       : ::mount("/dev/null", FdPath(fd, buf), nullptr, MS_BIND, nullptr);
+    if (rc != 0) FailAt(p, "mask", path.c_str());
+    ::close(fd);
   }
   for (const std::string& path : p.spec->readonly_paths) {
-    if (::access(path.c_str(), F_OK) != 0) continue;
-    if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
-        ::mount(nullptr, path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC,
-                nullptr) != 0) {
-      Fail(p, "make a path read-only");
+    const int fd = OpenInRoot(root, path.c_str(), O_PATH | O_NOFOLLOW);
+    if (fd < 0) continue;
+    if (::mount(FdPath(fd, buf), FdPath(fd, buf), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+      FailAt(p, "make read-only", path.c_str());
     }
+    ::close(fd);
+    const int mounted = OpenInRoot(root, path.c_str(), O_PATH | O_NOFOLLOW);
+    if (mounted < 0 || ::mount(nullptr, FdPath(mounted, buf), nullptr,
+                               MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr) != 0) {
+      FailAt(p, "make read-only", path.c_str());
+    }
+    ::close(mounted);
   }
+  ::close(root);
 }
 
 void DropToUserAndCapabilities(const Prepared& p) {
@@ -220,19 +277,21 @@ void SetUpStdio(const Prepared& p) {
 }
 
 // The container's whole set-up, in order. Runs as PID 1 of the new PID namespace.
-[[noreturn]] void ContainerInit(const Prepared& p) {
+[[noreturn]] void ContainerInit(Prepared& p) {
   EnterCgroupAndScoreOom(p);
-  MakePrivateMounts(p);
+  MakeRootfsMount(p);
   MountSystemFilesystems(p);
   PopulateDev(p);
   MountPodFilesAndVolumes(p);
+  MakeWorkingDirectory(p);
   PivotRoot(p);
   MaskAndProtectPaths(p);
   DropToUserAndCapabilities(p);
   if (::chdir(p.spec->cwd.c_str()) != 0) Fail(p, "chdir to the working directory");
   SetUpStdio(p);
+  ResetSignalsForExec();
   LoadSeccompFilter(p);
-  ::execvpe(p.argv[0], p.argv.data(), p.envp.data());
+  ExecWithContainerPath(p.argv[0], p.argv.data(), p.envp.data());
   Fail(p, "exec the command");
 }
 
@@ -247,6 +306,9 @@ absl::StatusOr<ContainerProcess> StartContainerProcess(const ContainerProcessSpe
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe");
   UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
   Prepared p{&spec, {}, {}, {}, write_end.get(), ""};
+  for (const VolumeMount& m : spec.mounts) {
+    p.share_mounts |= m.propagation == MountPropagation::kBidirectional;
+  }
   p.identity = PrepareIdentity(spec.uid, spec.gid, spec.additional_gids,
                                std::vector<int>(spec.capabilities.begin(), spec.capabilities.end()),
                                spec.no_new_privs);

@@ -134,10 +134,30 @@ class LinuxJailBackend final : public JailBackend {
     return (*client)->ReopenLog(id);
   }
 
-  absl::StatusOr<ExecOutput> Exec(pid_t pid, const std::string& resource_scope,
+  absl::StatusOr<ExecOutput> Exec(const std::string& dir, const std::string& id,
                                   const ProcessIdentity& identity,
                                   absl::Duration timeout) override {
-    return ExecInNamespacesOf(pid, cgroups_.ProcsFiles(resource_scope), identity, timeout);
+    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+    if (!client.ok()) return client.status();
+    ShimExecSpec spec;
+    spec.argv = identity.argv;
+    spec.env = identity.env;
+    spec.cwd = identity.cwd.empty() ? "/" : identity.cwd;
+    spec.uid = identity.uid;
+    spec.gid = identity.gid;
+    spec.additional_gids = identity.additional_gids;
+    spec.capabilities = identity.capabilities;
+    spec.no_new_privs = identity.no_new_privs;
+    if (identity.seccomp == SeccompMode::kRuntimeDefault) {
+      absl::StatusOr<std::vector<uint64_t>> filter =
+          RuntimeDefaultSeccompFilter(identity.capabilities);
+      if (!filter.ok()) return filter.status();
+      spec.seccomp_filter = *std::move(filter);
+    }
+    absl::StatusOr<ShimExecResult> r = (*client)->Exec(id, spec, timeout, kMaxExecOutput);
+    if (!r.ok()) return r.status();
+    return ExecOutput{std::move(r->stdout_bytes), std::move(r->stderr_bytes), r->exit_code,
+                      r->timed_out, r->truncated};
   }
 
  private:
@@ -169,6 +189,7 @@ class CgroupResourceLimiter final : public ResourceLimiter {
   absl::StatusOr<int64_t> OomKills(const std::string& scope) override {
     return cgroups_.OomKills(scope);
   }
+  absl::Status KillAll(const std::string& scope) override { return cgroups_.KillAll(scope); }
   absl::Status Remove(const std::string& scope) override { return cgroups_.Remove(scope); }
 
  private:

@@ -21,11 +21,4 @@ std::unique_ptr<JailBackend> NewLinuxJailBackend(const LinuxBackendOptions& opti
                                                  LinuxCgroups& cgroups);
 std::unique_ptr<ResourceLimiter> NewCgroupResourceLimiter(LinuxCgroups& cgroups);
 
-// ExecSync's engine: enters the namespaces and cgroup of the process `pid`, runs the command as
-// `identity` says, and collects its output until it ends or the timeout kills it.
-absl::StatusOr<ExecOutput> ExecInNamespacesOf(pid_t pid,
-                                              const std::vector<std::string>& cgroup_procs_files,
-                                              const ProcessIdentity& identity,
-                                              absl::Duration timeout);
-
 }  // namespace stockade

@@ -7,6 +7,9 @@
 //   {"op":"state","id":ID}                              -> {"ok":true,"running":B,"exit":{...}}
 //   {"op":"reopen","id":ID}                             -> {"ok":true}
 //   {"op":"forget","id":ID}                             -> {"ok":true} (an ended container)
+//   {"op":"exec","id":ID,"spec":{...},"timeout_ms":N}   -> {"ok":true,"exit_code":N,
+//       + SCM_RIGHTS: the command's stdout, stderr         "timed_out":B} when it has ended;
+//                                                          closing the connection kills it
 //   {"op":"shutdown"}                                   -> {"ok":true} once every process of
 //                                                          the pod has ended; then it exits
 // usage: stockade-shim --pod-id ID --dir DIR [--hostname H] [--netns-dir D] [--host-network]
@@ -21,11 +24,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -33,6 +39,7 @@
 #include "runtime/common/startup_memory.h"
 #include "runtime/common/unique_fd.h"
 #include "runtime/linux/container_process.h"
+#include "runtime/linux/exec_session.h"
 #include "runtime/linux/pod_namespaces.h"
 #include "runtime/shim/cri_log.h"
 #include "runtime/shim/exit_record.h"
@@ -45,11 +52,56 @@ using Json = nlohmann::json;
 struct Container {
   pid_t pid = -1;
   bool running = false;
+  std::vector<std::string> cgroup_procs;  // what exec sessions enter
   std::unique_ptr<CriLogFile> log;
   std::unique_ptr<CriLogStream> out, err;
   UniqueFd out_fd, err_fd;  // read ends of the pipes
   ExitRecord exit;
 };
+
+// An exec session in flight: its relay, the connection its answer goes to (closed by the
+// daemon to cancel it), and its deadline.
+struct ExecCall {
+  UniqueFd conn;
+  ExecRelay relay;
+  absl::Time deadline = absl::InfiniteFuture();
+  bool timed_out = false;
+};
+
+// Reads one request line from `conn`, with the descriptors sent along with it (SCM_RIGHTS).
+std::string ReadRequest(int conn, std::vector<UniqueFd>& fds) {
+  std::string line;
+  char buf[4096];
+  while (line.size() < (1 << 20)) {
+    iovec iov{buf, sizeof(buf)};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    // The daemon sends the line in one piece and waits: peek-free reading stays within it.
+    const ssize_t n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+    if (n <= 0) break;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        fds.emplace_back(fd);
+      }
+    }
+    line.append(buf, static_cast<size_t>(n));
+    if (line.find('\n') != std::string::npos) break;
+  }
+  return line.substr(0, line.find('\n'));
+}
+
+void Reply(int conn, const Json& reply) {
+  const std::string text = reply.dump() + "\n";
+  ::send(conn, text.data(), text.size(), MSG_NOSIGNAL);
+}
 
 class Shim {
  public:
@@ -59,6 +111,16 @@ class Shim {
   int Run(UniqueFd listen_fd, UniqueFd signal_fd) {
     while (!stop_) {
       std::vector<pollfd> fds = {{listen_fd.get(), POLLIN, 0}, {signal_fd.get(), POLLIN, 0}};
+      // Exec connections come next: a hang-up is the daemon cancelling the session.
+      std::vector<ExecCall*> calls;
+      absl::Time next_deadline = absl::InfiniteFuture();
+      for (auto& [pid, call] : execs_) {
+        if (!call.timed_out) next_deadline = std::min(next_deadline, call.deadline);
+        if (!call.conn) continue;
+        fds.push_back({call.conn.get(), POLLIN, 0});
+        calls.push_back(&call);
+      }
+      const size_t first_pipe = fds.size();
       std::vector<std::pair<Container*, bool>> owners;  // (container, is stdout)
       for (auto& [id, c] : containers_) {
         if (c.out_fd) {
@@ -70,10 +132,19 @@ class Shim {
           owners.push_back({&c, false});
         }
       }
-      if (::poll(fds.data(), fds.size(), -1) < 0) continue;
-      for (size_t i = 2; i < fds.size(); ++i) {
-        if (fds[i].revents != 0) Pump(*owners[i - 2].first, owners[i - 2].second);
+      int wait_ms = -1;
+      if (next_deadline != absl::InfiniteFuture()) {
+        wait_ms = static_cast<int>(
+            std::max<int64_t>(0, absl::ToInt64Milliseconds(next_deadline - absl::Now()) + 1));
       }
+      if (::poll(fds.data(), fds.size(), wait_ms) < 0) continue;
+      for (size_t i = first_pipe; i < fds.size(); ++i) {
+        if (fds[i].revents != 0) Pump(*owners[i - first_pipe].first, owners[i - first_pipe].second);
+      }
+      for (size_t i = 2; i < first_pipe; ++i) {
+        if (fds[i].revents != 0) CancelIfClosed(*calls[i - 2]);
+      }
+      KillOverdueExecs();
       if (fds[1].revents != 0) Reap(signal_fd.get());
       if (fds[0].revents != 0) Serve(listen_fd.get());
     }
@@ -84,6 +155,7 @@ class Shim {
  private:
   // Ends every container (recording its exit) and the pod's namespaces, before answering.
   void KillAll() {
+    for (auto& [pid, call] : execs_) ::kill(-pid, SIGKILL);
     for (auto& [id, c] : containers_) {
       if (!c.running) continue;
       ::kill(c.pid, SIGKILL);
@@ -91,6 +163,39 @@ class Shim {
       if (::waitpid(c.pid, &status, 0) == c.pid) RecordExit(id, c, status);
     }
     pod_->Destroy().IgnoreError();
+  }
+
+  void CancelIfClosed(ExecCall& call) {
+    char buf[256];
+    const ssize_t n = ::recv(call.conn.get(), buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) return;
+    ::kill(-call.relay.pid, SIGKILL);  // the daemon gave up: nobody waits for this command
+    call.conn.Reset();
+  }
+
+  void KillOverdueExecs() {
+    const absl::Time now = absl::Now();
+    for (auto& [pid, call] : execs_) {
+      if (call.timed_out || now < call.deadline) continue;
+      // The whole group: the command and whatever it started in the background.
+      ::kill(-pid, SIGKILL);
+      call.timed_out = true;
+    }
+  }
+
+  void EndExec(pid_t pid, int status) {
+    auto it = execs_.find(pid);
+    if (it == execs_.end()) return;
+    ExecCall& call = it->second;
+    if (call.conn) {
+      if (std::optional<std::string> failure = ExecSessionFailure(call.relay.report.get())) {
+        Reply(call.conn.get(), Error(absl::StrCat("exec in the container: ", *failure)));
+      } else {
+        const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        Reply(call.conn.get(), {{"ok", true}, {"exit_code", code}, {"timed_out", call.timed_out}});
+      }
+    }
+    execs_.erase(it);
   }
 
   void RecordExit(const std::string& id, Container& c, int status) {
@@ -129,6 +234,7 @@ class Shim {
     int status = 0;
     pid_t pid;
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      EndExec(pid, status);
       for (auto& [id, c] : containers_) {
         if (c.pid != pid || !c.running) continue;
         // Drains what the process wrote before it ended, so the log is complete first.
@@ -140,13 +246,50 @@ class Shim {
   void Serve(int listen_fd) {
     UniqueFd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn) return;
-    std::string line;
-    char ch;
-    while (line.size() < (1 << 20) && ::read(conn.get(), &ch, 1) == 1 && ch != '\n') {
-      line.push_back(ch);
+    std::vector<UniqueFd> fds;
+    const Json req = Json::parse(ReadRequest(conn.get(), fds), nullptr, false);
+    if (req.is_object() && req.value("op", "") == "exec") {
+      // Answered when the command ends; the connection waits in execs_ until then.
+      if (std::optional<Json> error = Exec(req, fds, conn)) Reply(conn.get(), *error);
+      return;
     }
-    const std::string reply = Handle(Json::parse(line, nullptr, false)).dump() + "\n";
-    ::send(conn.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+    Reply(conn.get(), Handle(req));
+  }
+
+  // Starts an exec session; an error to answer at once, or nullopt when `conn` was kept.
+  std::optional<Json> Exec(const Json& req, std::vector<UniqueFd>& fds, UniqueFd& conn) {
+    auto it = containers_.find(req.value("id", ""));
+    if (it == containers_.end()) {
+      return Error(absl::StrCat("no container ", req.value("id", ""), " in this pod"), "not_found");
+    }
+    Container& c = it->second;
+    if (!c.running) return Error("the container is not running", "invalid");
+    if (fds.size() != 2) return Error("exec needs its stdout and stderr descriptors", "invalid");
+    const Json& s = req.value("spec", Json::object());
+    ExecSessionSpec spec;
+    spec.argv = s.value("argv", std::vector<std::string>{});
+    spec.env = s.value("env", std::vector<std::string>{});
+    spec.cwd = s.value("cwd", "/");
+    spec.uid = s.value("uid", 0u);
+    spec.gid = s.value("gid", 0u);
+    spec.additional_gids = s.value("gids", std::vector<uint32_t>{});
+    spec.capabilities = s.value("caps", std::vector<int>{});
+    spec.no_new_privs = s.value("no_new_privs", true);
+    spec.seccomp_filter = s.value("seccomp_filter", std::vector<uint64_t>{});
+    spec.cgroup_procs_files = c.cgroup_procs;
+    spec.container_pid = c.pid;
+    spec.stdout_fd = fds[0].get();
+    spec.stderr_fd = fds[1].get();
+    absl::StatusOr<ExecRelay> relay = StartExecSession(spec);
+    if (!relay.ok()) return Error(std::string(relay.status().message()));
+    ExecCall call;
+    call.conn = std::move(conn);
+    const int64_t timeout_ms = req.value("timeout_ms", int64_t{0});
+    if (timeout_ms > 0) call.deadline = absl::Now() + absl::Milliseconds(timeout_ms);
+    const pid_t pid = relay->pid;
+    call.relay = *std::move(relay);
+    execs_.emplace(pid, std::move(call));
+    return std::nullopt;
   }
 
   Json Handle(const Json& req) {
@@ -251,6 +394,7 @@ class Shim {
       spec.pid_ns = pid_ns;
     }
     spec.cgroup_procs_files = s.value("cgroup_procs", std::vector<std::string>{});
+    c.cgroup_procs = spec.cgroup_procs_files;
     if (s.contains("oom_score_adj")) spec.oom_score_adj = s.value("oom_score_adj", 0);
     spec.no_new_privs = s.value("no_new_privs", true);
     spec.seccomp_filter = s.value("seccomp_filter", std::vector<uint64_t>{});
@@ -274,6 +418,7 @@ class Shim {
   std::string dir_;
   std::unique_ptr<PodNamespaces> pod_;
   std::map<std::string, Container> containers_;
+  std::map<pid_t, ExecCall> execs_;
   bool stop_ = false;
 };
 

@@ -79,9 +79,9 @@ class FakeJailBackend : public JailBackend {
     calls.push_back("ReopenLog " + id);
     return absl::OkStatus();
   }
-  absl::StatusOr<ExecOutput> Exec(pid_t pid, const std::string&, const ProcessIdentity& identity,
-                                  absl::Duration) override {
-    calls.push_back(absl::StrCat("Exec ", pid, " ", identity.argv.front()));
+  absl::StatusOr<ExecOutput> Exec(const std::string&, const std::string& id,
+                                  const ProcessIdentity& identity, absl::Duration) override {
+    calls.push_back(absl::StrCat("Exec ", id, " ", identity.argv.front()));
     return exec_output;
   }
 
@@ -109,6 +109,11 @@ class FakeResourceLimiter : public ResourceLimiter {
     return absl::OkStatus();
   }
   absl::StatusOr<int64_t> OomKills(const std::string& scope) override { return oom_kills[scope]; }
+  std::vector<std::string> killed_all;
+  absl::Status KillAll(const std::string& scope) override {
+    killed_all.push_back(scope);
+    return absl::OkStatus();
+  }
   absl::Status Remove(const std::string& scope) override {
     scopes.erase(scope);
     return absl::OkStatus();

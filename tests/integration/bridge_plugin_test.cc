@@ -24,6 +24,10 @@ class BridgePluginTest : public ::testing::Test {
     tag_ = absl::StrCat(::getpid());
     netns_ = "stkbp" + tag_;
     bridge_ = "stkbp" + tag_;
+    // Per test process: the host veth's name is derived from the container ID, and tests of
+    // this suite run in parallel.
+    pod1_ = absl::StrCat("pod-", tag_, "-1");
+    pod2_ = absl::StrCat("pod-", tag_, "-2");
     ASSERT_EQ(Sh("ip netns add " + netns_), 0);
     config_ = absl::StrCat(R"({"cniVersion": "1.0.0", "name": "bp)", tag_, R"(", "type":
         "stockade-bridge", "bridge": ")",
@@ -56,7 +60,7 @@ class BridgePluginTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::string tag_, netns_, bridge_, config_;
+  std::string tag_, netns_, bridge_, config_, pod1_, pod2_;
 };
 
 TEST_F(BridgePluginTest, SpecBehaviours) {
@@ -64,13 +68,13 @@ TEST_F(BridgePluginTest, SpecBehaviours) {
   ASSERT_EQ(version.exit_code, 0);
   EXPECT_THAT(Json::parse(version.stdout_text)["supportedVersions"], ::testing::Contains("1.0.0"));
 
-  ProcessResult add = Plugin("ADD", "pod-1", config_);
+  ProcessResult add = Plugin("ADD", pod1_, config_);
   ASSERT_EQ(add.exit_code, 0) << add.stdout_text << add.stderr_text;
   Json result = Json::parse(add.stdout_text);
   const std::string address = result["ips"][0]["address"];
   EXPECT_EQ(result["interfaces"][2]["name"], "eth0");
   EXPECT_EQ(result["interfaces"][2]["sandbox"], "/run/netns/" + netns_);
-  ProcessResult again = Plugin("ADD", "pod-1", config_);
+  ProcessResult again = Plugin("ADD", pod1_, config_);
   ASSERT_EQ(again.exit_code, 0) << again.stdout_text;
   EXPECT_EQ(Json::parse(again.stdout_text)["ips"][0]["address"], address) << "idempotent";
 
@@ -83,7 +87,7 @@ TEST_F(BridgePluginTest, SpecBehaviours) {
   EXPECT_THAT(inside, HasSubstr(address));
   EXPECT_THAT(inside, HasSubstr("mtu 1400"));
   EXPECT_THAT(inside, HasSubstr("default via"));
-  const std::string veth = bridge::HostVethName("pod-1", "eth0");
+  const std::string veth = bridge::HostVethName(pod1_, "eth0");
   EXPECT_THAT(
       RunToCompletion({"/bin/sh", "-c", "ip -d link show " + veth}, absl::Seconds(10)).stdout_text,
       HasSubstr("hairpin on"));
@@ -92,24 +96,24 @@ TEST_F(BridgePluginTest, SpecBehaviours) {
                               absl::Seconds(10))
                   .stdout_text,
               HasSubstr("tcp . 18500 : " + pod_ip + " . 80"));
-  EXPECT_EQ(Plugin("CHECK", "pod-1", config_).exit_code, 0);
+  EXPECT_EQ(Plugin("CHECK", pod1_, config_).exit_code, 0);
 
-  ProcessResult del = Plugin("DEL", "pod-1", config_);
+  ProcessResult del = Plugin("DEL", pod1_, config_);
   ASSERT_EQ(del.exit_code, 0) << del.stdout_text;
-  EXPECT_EQ(Plugin("DEL", "pod-1", config_).exit_code, 0) << "DEL again";
+  EXPECT_EQ(Plugin("DEL", pod1_, config_).exit_code, 0) << "DEL again";
   EXPECT_EQ(Plugin("DEL", "never-added", config_).exit_code, 0) << "DEL of the unknown";
   EXPECT_NE(Sh("ip link show " + veth), 0);
   EXPECT_THAT(RunToCompletion({"/usr/sbin/nft", "list", "map", "ip", "stockade", "hostports"},
                               absl::Seconds(10))
                   .stdout_text,
               ::testing::Not(HasSubstr(pod_ip + " . 80")));
-  ProcessResult check = Plugin("CHECK", "pod-1", config_);
+  ProcessResult check = Plugin("CHECK", pod1_, config_);
   EXPECT_NE(check.exit_code, 0);
   EXPECT_EQ(Json::parse(check.stdout_text)["code"], 100);
 }
 
 TEST_F(BridgePluginTest, ErrorsAreCniErrorDocuments) {
-  ProcessResult bad = Plugin("ADD", "pod-1", R"({"name": "x", "ipam": {"ranges": []}})");
+  ProcessResult bad = Plugin("ADD", pod1_, R"({"name": "x", "ipam": {"ranges": []}})");
   EXPECT_NE(bad.exit_code, 0);
   Json e = Json::parse(bad.stdout_text);
   EXPECT_EQ(e["code"], 7);
@@ -122,19 +126,19 @@ TEST_F(BridgePluginTest, ErrorsAreCniErrorDocuments) {
                                         ::getpid() % 250, R"(.0/30"}],
                "dataDir": ")",
                                         dir_.Sub("ipam"), R"("}})");
-  ASSERT_EQ(Plugin("ADD", "pod-1", tiny).exit_code, 0);
+  ASSERT_EQ(Plugin("ADD", pod1_, tiny).exit_code, 0);
   ASSERT_EQ(Sh("ip netns add " + netns_ + "b"), 0);
-  ProcessResult full = RunToCompletion(
-      {"/bin/sh", "-c",
-       absl::StrCat("echo '", tiny,
-                    "' | CNI_COMMAND=ADD CNI_CONTAINERID=pod-2 CNI_NETNS=/run/netns/", netns_,
-                    "b CNI_IFNAME=eth0 ", STOCKADE_BRIDGE_DIR, "/stockade-bridge")},
-      absl::Seconds(20));
+  ProcessResult full =
+      RunToCompletion({"/bin/sh", "-c",
+                       absl::StrCat("echo '", tiny, "' | CNI_COMMAND=ADD CNI_CONTAINERID=", pod2_,
+                                    " CNI_NETNS=/run/netns/", netns_, "b CNI_IFNAME=eth0 ",
+                                    STOCKADE_BRIDGE_DIR, "/stockade-bridge")},
+                      absl::Seconds(20));
   Sh("ip netns del " + netns_ + "b");
   EXPECT_NE(full.exit_code, 0);
   EXPECT_THAT(full.stdout_text, HasSubstr("no free address"));
-  EXPECT_NE(Sh("ip link show " + bridge::HostVethName("pod-2", "eth0")), 0);
-  EXPECT_EQ(Plugin("DEL", "pod-1", tiny).exit_code, 0);
+  EXPECT_NE(Sh("ip link show " + bridge::HostVethName(pod2_, "eth0")), 0);
+  EXPECT_EQ(Plugin("DEL", pod1_, tiny).exit_code, 0);
 }
 
 }  // namespace

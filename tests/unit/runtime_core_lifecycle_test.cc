@@ -432,7 +432,7 @@ TEST_F(RuntimeCoreTest, ExecSyncRunsAsTheContainerOnlyWhileItRuns) {
   absl::StatusOr<ExecOutput> out = core_->ExecSync(id, {"cat", "/etc/hostname"}, absl::Seconds(1));
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->stdout_bytes, "ok\n");
-  EXPECT_EQ(backend_.calls.back(), "Exec 1000 cat");
+  EXPECT_EQ(backend_.calls.back(), "Exec " + id + " cat");
   backend_.Exit(core_->PodDir(pod), id, 0);
   EXPECT_TRUE(absl::IsFailedPrecondition(core_->ExecSync(id, {"true"}, absl::Seconds(1)).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(core_->ExecSync(id, {}, absl::Seconds(1)).status()));

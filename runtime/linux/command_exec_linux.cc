@@ -1,0 +1,64 @@
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "runtime/linux/command_exec.h"
+
+namespace stockade {
+namespace {
+
+constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+const char* PathOf(char* const envp[]) {
+  for (char* const* e = envp; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "PATH=", 5) == 0) return *e + 5;
+  }
+  return kDefaultPath;
+}
+
+}  // namespace
+
+void ResetSignalsForExec() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::sigaction(sig, &dfl, nullptr);  // EINVAL for the C library's own: left as they are
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void ExecWithContainerPath(const char* file, char* const argv[], char* const envp[]) {
+  if (std::strchr(file, '/') != nullptr) {
+    ::execve(file, argv, envp);
+    return;
+  }
+  const size_t file_length = std::strlen(file);
+  int best_errno = ENOENT;
+  const char* dir = PathOf(envp);
+  while (true) {
+    const char* end = std::strchr(dir, ':');
+    const size_t dir_length = end != nullptr ? static_cast<size_t>(end - dir) : std::strlen(dir);
+    char candidate[4096];
+    // An empty entry is the working directory, as execvp takes it.
+    const char* prefix = dir_length == 0 ? "." : dir;
+    const size_t prefix_length = dir_length == 0 ? 1 : dir_length;
+    if (prefix_length + 1 + file_length < sizeof(candidate)) {
+      std::memcpy(candidate, prefix, prefix_length);
+      candidate[prefix_length] = '/';
+      std::memcpy(candidate + prefix_length + 1, file, file_length + 1);
+      ::execve(candidate, argv, envp);
+      // A file that is there but cannot run says more than the directories without it.
+      if (errno != ENOENT && errno != ENOTDIR) best_errno = errno;
+    }
+    if (end == nullptr) break;
+    dir = end + 1;
+  }
+  errno = best_errno;
+}
+
+}  // namespace stockade
