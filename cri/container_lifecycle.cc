@@ -1,5 +1,8 @@
 // CreateContainer, StartContainer, StopContainer and RemoveContainer: CRI messages to
 // RuntimeCore calls.
+#include <cstring>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cri/cri_translate.h"
 #include "cri/runtime_service.h"
@@ -8,28 +11,42 @@
 namespace stockade {
 namespace {
 
-absl::StatusOr<SeccompMode> ToSeccomp(const runtime::v1::LinuxContainerSecurityContext& sc) {
+// The profile a container asks for: CRI's SecurityProfile, or the deprecated string form
+// ("runtime/default", "unconfined", "localhost/<path>") that older kubelets still send.
+absl::Status ToSeccomp(const runtime::v1::LinuxContainerSecurityContext& sc, ContainerSpec& spec) {
   if (sc.has_seccomp()) {
     switch (sc.seccomp().profile_type()) {
       case runtime::v1::SecurityProfile::RuntimeDefault:
-        return SeccompMode::kRuntimeDefault;
+        spec.seccomp = SeccompMode::kRuntimeDefault;
+        return absl::OkStatus();
       case runtime::v1::SecurityProfile::Unconfined:
-        return SeccompMode::kUnconfined;
+        spec.seccomp = SeccompMode::kUnconfined;
+        return absl::OkStatus();
+      case runtime::v1::SecurityProfile::Localhost:
+        spec.seccomp = SeccompMode::kLocalhost;
+        spec.seccomp_profile_path = sc.seccomp().localhost_ref();
+        return absl::OkStatus();
       default:
-        return absl::InvalidArgumentError(
-            absl::StrCat("seccomp Localhost profile \"", sc.seccomp().localhost_ref(),
-                         "\" is not supported by stockaded: use RuntimeDefault or Unconfined"));
+        return absl::InvalidArgumentError("seccomp.profile_type is not one CRI defines");
     }
   }
-  // The deprecated string form, which older kubelets still send.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   const std::string& path = sc.seccomp_profile_path();
 #pragma GCC diagnostic pop
-  if (path.empty() || path == "unconfined") return SeccompMode::kUnconfined;
-  if (path == "runtime/default" || path == "docker/default") return SeccompMode::kRuntimeDefault;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "seccomp profile \"", path, "\" is not supported: use runtime/default or unconfined"));
+  if (path.empty() || path == "unconfined") {
+    spec.seccomp = SeccompMode::kUnconfined;
+  } else if (path == "runtime/default" || path == "docker/default") {
+    spec.seccomp = SeccompMode::kRuntimeDefault;
+  } else if (absl::StartsWith(path, "localhost/")) {
+    spec.seccomp = SeccompMode::kLocalhost;
+    spec.seccomp_profile_path = path.substr(strlen("localhost/"));
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("seccomp profile \"", path,
+                     "\" is none of runtime/default, unconfined or localhost/<path>"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -80,9 +97,7 @@ absl::Status RuntimeServiceImpl::DoCreateContainer(
   spec.readonly_paths.assign(sc.readonly_paths().begin(), sc.readonly_paths().end());
   spec.pid = static_cast<NamespaceMode>(sc.namespace_options().pid());
   spec.target_id = sc.namespace_options().target_id();
-  absl::StatusOr<SeccompMode> seccomp = ToSeccomp(sc);
-  if (!seccomp.ok()) return seccomp.status();
-  spec.seccomp = *seccomp;
+  if (absl::Status s = ToSeccomp(sc, spec); !s.ok()) return s;
   absl::StatusOr<std::string> id = core_.CreateContainer(request.pod_sandbox_id(), spec);
   if (!id.ok()) return id.status();
   response.set_container_id(*id);

@@ -2,6 +2,8 @@
 // the rootfs, resolves what the process runs as, and records the container CREATED.
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -19,6 +21,7 @@
 #include "runtime/passwd.h"
 #include "runtime/process_spec.h"
 #include "runtime/runtime_core.h"
+#include "runtime/seccomp_profile.h"
 #include "runtime/stop_signal.h"
 
 namespace stockade {
@@ -30,6 +33,26 @@ absl::StatusOr<std::string> ReadAccountsFile(const std::string& rootfs, const st
   constexpr size_t kMaxAccountsFile = 4 << 20;
   absl::StatusOr<std::string> text = ReadImageFile(rootfs, path, kMaxAccountsFile);
   if (absl::IsNotFound(text.status())) return std::string();
+  return text;
+}
+
+// A Localhost seccomp profile, read and checked now so that a bad one fails CreateContainer,
+// not the start; the record keeps what was read.
+absl::StatusOr<std::string> ReadSeccompProfile(const std::string& path) {
+  constexpr size_t kMaxProfile = 1 << 20;
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("seccomp profile ", path, ": ", why));
+  };
+  if (path.empty() || path.front() != '/') return bad("must be an absolute path on the node");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return bad(absl::StrCat("cannot be read (", std::strerror(errno), ")"));
+  std::string text(kMaxProfile + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxProfile) return bad("is larger than 1 MiB");
+  if (absl::StatusOr<SeccompProfile> parsed = ParseSeccompProfile(text); !parsed.ok()) {
+    return bad(parsed.status().message());
+  }
   return text;
 }
 
@@ -156,6 +179,9 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
                      ", not READY: containers can be created only in a ready pod"));
   }
   if (absl::Status s = ValidateContainerSpec(spec); !s.ok()) return s;
+  for (const VolumeMount& m : spec.mounts) {
+    if (absl::Status s = deps_.backend.CheckVolumePropagation(m); !s.ok()) return s;
+  }
   std::optional<v1::ContainerRecord> target;
   if (spec.pid == NamespaceMode::kTarget) {
     absl::StatusOr<std::string> target_id = container_ids_.Resolve(spec.target_id);
@@ -256,9 +282,17 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
     p->set_oom_score_adj(
         static_cast<int>(std::max<int64_t>(*spec.oom_score_adj, options_.node_oom_score_adj)));
   }
-  p->set_seccomp(spec.seccomp == SeccompMode::kRuntimeDefault && !spec.privileged
-                     ? "runtime/default"
-                     : "unconfined");
+  // Privileged containers run unconfined, as with containerd, whatever profile they name.
+  if (spec.privileged || spec.seccomp == SeccompMode::kUnconfined) {
+    p->set_seccomp("unconfined");
+  } else if (spec.seccomp == SeccompMode::kRuntimeDefault) {
+    p->set_seccomp("runtime/default");
+  } else {
+    absl::StatusOr<std::string> profile = ReadSeccompProfile(spec.seccomp_profile_path);
+    if (!profile.ok()) return profile.status();
+    p->set_seccomp("localhost");
+    p->set_seccomp_profile(*std::move(profile));
+  }
   c.set_state(v1::CONTAINER_STATE_CREATED);
   if (absl::Status s = tables_->Put(c); !s.ok()) return s;
   std::move(rollback).Cancel();

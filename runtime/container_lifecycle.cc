@@ -59,8 +59,10 @@ ProcessIdentity IdentityOf(const v1::ProcessRecord& p) {
   id.additional_gids.assign(p.additional_gids().begin(), p.additional_gids().end());
   id.capabilities.assign(p.capabilities().begin(), p.capabilities().end());
   id.no_new_privs = p.no_new_privs();
-  id.seccomp =
-      p.seccomp() == "runtime/default" ? SeccompMode::kRuntimeDefault : SeccompMode::kUnconfined;
+  id.seccomp = p.seccomp() == "runtime/default" ? SeccompMode::kRuntimeDefault
+               : p.seccomp() == "localhost"     ? SeccompMode::kLocalhost
+                                                : SeccompMode::kUnconfined;
+  id.seccomp_profile = p.seccomp_profile();
   return id;
 }
 

@@ -23,7 +23,7 @@ namespace stockade {
 // CRI NamespaceMode, with the same numbers.
 enum class NamespaceMode { kPod = 0, kContainer = 1, kNode = 2, kTarget = 3 };
 
-enum class SeccompMode { kUnconfined, kRuntimeDefault };
+enum class SeccompMode { kUnconfined, kRuntimeDefault, kLocalhost };
 
 // What a pod's jail is made of, beyond PodJailSpec's portable part.
 struct PodLaunch {
@@ -41,6 +41,7 @@ struct ProcessIdentity {
   std::vector<int> capabilities;
   bool no_new_privs = true;
   SeccompMode seccomp = SeccompMode::kUnconfined;
+  std::string seccomp_profile;  // kLocalhost: the profile (Docker/OCI JSON), checked at create
 };
 
 struct ContainerLaunch {
@@ -101,6 +102,10 @@ class JailBackend {
   // Drops what the shim keeps of an ended container (its exit record).
   virtual absl::Status ForgetContainer(const std::string& dir, const std::string& container_id) = 0;
   virtual absl::Status ReopenLog(const std::string& dir, const std::string& container_id) = 0;
+  // Whether the node lets `mount` propagate as it asks: FailedPrecondition naming the mount
+  // point when a Bidirectional source is not on a shared mount, or a HostToContainer one on
+  // neither a shared nor a slave mount (containerd's ensureShared / ensureSharedOrSlave).
+  virtual absl::Status CheckVolumePropagation(const VolumeMount& mount) = 0;
   // Runs `identity.argv` in the running container, started by its pod's jail keeper (the
   // shim), as `identity` says, collecting its output (at most kMaxExecOutput); the call ends
   // when the command ends, and at the deadline its process group is killed.

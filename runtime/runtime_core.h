@@ -72,6 +72,7 @@ struct ContainerSpec {
   NamespaceMode pid = NamespaceMode::kContainer;
   std::string target_id;
   SeccompMode seccomp = SeccompMode::kUnconfined;
+  std::string seccomp_profile_path;  // kLocalhost: an absolute path on the node
   ResourceLimits limits;
   std::optional<int64_t> oom_score_adj;
 };

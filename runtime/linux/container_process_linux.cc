@@ -211,10 +211,16 @@ void MakeWorkingDirectory(const Prepared& p) {
 }
 
 void PivotRoot(const Prepared& p) {
+  const int old_root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (old_root < 0) Fail(p, "open /");
   if (::fchdir(p.root_fd) != 0) Fail(p, "chdir to the rootfs");
-  // pivot_root(".", "."): the old root ends up stacked under the new one, then detached; made
-  // a slave first so that its unmounting never propagates to the node.
+  // pivot_root(".", "."): the old root ends up stacked on the new one, then detached; made a
+  // slave first so that its unmounting never propagates to the node. From the old root's own
+  // descriptor, as runc: "." after pivot_root may be the new root, which must keep the
+  // propagation its volumes were given.
   if (::syscall(SYS_pivot_root, ".", ".") != 0) Fail(p, "pivot_root");
+  if (::fchdir(old_root) != 0) Fail(p, "chdir to the old root");
+  ::close(old_root);
   if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
     Fail(p, "make the old root a slave");
   }

@@ -5,16 +5,36 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/common/errors.h"
 #include "runtime/linux/seccomp.h"
+#include "runtime/mountinfo.h"
+#include "runtime/seccomp_profile.h"
 #include "runtime/shim_client.h"
 
 namespace stockade {
 namespace {
 
 bool Gone(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsNotFound(s); }
+
+// The seccomp program of a process: none, RuntimeDefault, or its Localhost profile.
+absl::StatusOr<std::vector<uint64_t>> FilterFor(const ProcessIdentity& p) {
+  switch (p.seccomp) {
+    case SeccompMode::kUnconfined:
+      return std::vector<uint64_t>{};
+    case SeccompMode::kRuntimeDefault:
+      return RuntimeDefaultSeccompFilter(p.capabilities);
+    case SeccompMode::kLocalhost:
+      break;
+  }
+  absl::StatusOr<SeccompProfile> profile = ParseSeccompProfile(p.seccomp_profile);
+  if (!profile.ok()) return WithContext(profile.status(), "the container's seccomp profile");
+  return SeccompFilter(*profile, p.capabilities);
+}
 
 class LinuxJailBackend final : public JailBackend {
  public:
@@ -93,9 +113,8 @@ class LinuxJailBackend final : public JailBackend {
     spec.cgroup_procs_files = cgroups_.ProcsFiles(launch.resource_scope);
     spec.oom_score_adj = launch.oom_score_adj;
     spec.no_new_privs = launch.process.no_new_privs;
-    if (launch.process.seccomp == SeccompMode::kRuntimeDefault) {
-      absl::StatusOr<std::vector<uint64_t>> filter =
-          RuntimeDefaultSeccompFilter(launch.process.capabilities);
+    {
+      absl::StatusOr<std::vector<uint64_t>> filter = FilterFor(launch.process);
       if (!filter.ok()) return filter.status();
       spec.seccomp_filter = *std::move(filter);
     }
@@ -134,6 +153,27 @@ class LinuxJailBackend final : public JailBackend {
     return (*client)->ReopenLog(id);
   }
 
+  absl::Status CheckVolumePropagation(const VolumeMount& m) override {
+    if (m.propagation == MountPropagation::kPrivate) return absl::OkStatus();
+    std::error_code ec;
+    const std::string path = std::filesystem::canonical(m.host_path, ec).string();
+    if (ec) return ErrnoError(ec.value(), absl::StrCat("resolve the volume source ", m.host_path));
+    std::ifstream in("/proc/self/mountinfo");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::optional<MountPropagationInfo> mount = MountOf(text.str(), path);
+    if (!mount) {
+      return absl::FailedPreconditionError(absl::StrCat("no mount holds ", m.host_path));
+    }
+    const bool bidirectional = m.propagation == MountPropagation::kBidirectional;
+    if (mount->shared || (!bidirectional && mount->slave)) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("volume ", m.host_path, " is on the mount ", mount->mount_point,
+                     ", which is not a shared mount", bidirectional ? "" : " or a slave", ": ",
+                     bidirectional ? "Bidirectional" : "HostToContainer",
+                     " propagation needs one (mount --make-rshared ", mount->mount_point, ")"));
+  }
+
   absl::StatusOr<ExecOutput> Exec(const std::string& dir, const std::string& id,
                                   const ProcessIdentity& identity,
                                   absl::Duration timeout) override {
@@ -148,12 +188,9 @@ class LinuxJailBackend final : public JailBackend {
     spec.additional_gids = identity.additional_gids;
     spec.capabilities = identity.capabilities;
     spec.no_new_privs = identity.no_new_privs;
-    if (identity.seccomp == SeccompMode::kRuntimeDefault) {
-      absl::StatusOr<std::vector<uint64_t>> filter =
-          RuntimeDefaultSeccompFilter(identity.capabilities);
-      if (!filter.ok()) return filter.status();
-      spec.seccomp_filter = *std::move(filter);
-    }
+    absl::StatusOr<std::vector<uint64_t>> filter = FilterFor(identity);
+    if (!filter.ok()) return filter.status();
+    spec.seccomp_filter = *std::move(filter);
     absl::StatusOr<ShimExecResult> r = (*client)->Exec(id, spec, timeout, kMaxExecOutput);
     if (!r.ok()) return r.status();
     return ExecOutput{std::move(r->stdout_bytes), std::move(r->stderr_bytes), r->exit_code,

@@ -1,4 +1,4 @@
-// The RuntimeDefault seccomp profile as a classic-BPF program, built with libseccomp in the
+// Seccomp profiles as classic-BPF programs, built with libseccomp in the
 // daemon and handed to the shim as plain numbers (the shim does not link libseccomp).
 // Linux only.
 #pragma once
@@ -10,10 +10,14 @@
 
 namespace stockade {
 
-// Allows everything but the system calls the default profiles of Docker and containerd deny
-// to every container (kernel modules, kexec, reboot, mount and namespace tools, ptrace,
-// keyrings, clock setting, ...), each of them allowed back when the container holds the
-// capability that governs it. A denied call fails with EPERM.
+struct SeccompProfile;
+
+// The profile as a program for this container: rules that need capabilities it lacks, or
+// another architecture, left out; unknown system calls skipped (as runc does).
+absl::StatusOr<std::vector<uint64_t>> SeccompFilter(const SeccompProfile& profile,
+                                                    const std::vector<int>& capabilities);
+
+// containerd's RuntimeDefault (runtime/seccomp_profile.h) for this container.
 absl::StatusOr<std::vector<uint64_t>> RuntimeDefaultSeccompFilter(
     const std::vector<int>& capabilities);
 

@@ -79,6 +79,7 @@ class FakeJailBackend : public JailBackend {
     calls.push_back("ReopenLog " + id);
     return absl::OkStatus();
   }
+  absl::Status CheckVolumePropagation(const VolumeMount&) override { return absl::OkStatus(); }
   absl::StatusOr<ExecOutput> Exec(const std::string&, const std::string& id,
                                   const ProcessIdentity& identity, absl::Duration) override {
     calls.push_back(absl::StrCat("Exec ", id, " ", identity.argv.front()));

@@ -302,6 +302,52 @@ TEST_F(PodTest, SeccompRuntimeDefaultDeniesWhatItMust) {
   EXPECT_THAT(out, HasSubstr("done"));
 }
 
+// kubelet's Localhost profiles (and the deprecated "localhost/<path>" string): applied, checked
+// at create, and left out for privileged containers, as containerd does.
+TEST_F(PodTest, SeccompLocalhostProfilesAreAppliedCheckedAndSkippedWhenPrivileged) {
+  const std::string profile = dir_.Sub("block-chmod.json");
+  std::ofstream(profile) << R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+      {"names": ["chmod", "fchmodat", "fchmodat2"], "action": "SCMP_ACT_ERRNO"}]})";
+  const std::string pod = RunPod(PodConfig("localhost"));
+  const std::vector<std::string> try_chmod = {
+      "sh", "-c", "touch /tmp/f && chmod 600 /tmp/f 2>/dev/null && echo changed || echo refused"};
+  v1::ContainerConfig c = ContainerConfig("c", try_chmod);
+  auto* sc = c.mutable_linux()->mutable_security_context();
+  sc->mutable_seccomp()->set_profile_type(v1::SecurityProfile::Localhost);
+  sc->mutable_seccomp()->set_localhost_ref(profile);
+  EXPECT_EQ(OutputOf(pod, c), "refused\n");
+  // The deprecated field, as older kubelets send it.
+  v1::ContainerConfig old = ContainerConfig("old", try_chmod);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  old.mutable_linux()->mutable_security_context()->set_seccomp_profile_path("localhost/" + profile);
+#pragma GCC diagnostic pop
+  EXPECT_EQ(OutputOf(pod, old), "refused\n");
+  v1::ContainerConfig privileged = ContainerConfig("p", try_chmod);
+  *privileged.mutable_linux()->mutable_security_context() = *sc;
+  privileged.mutable_linux()->mutable_security_context()->set_privileged(true);
+  EXPECT_EQ(OutputOf(pod, privileged), "changed\n");
+
+  // Missing and malformed profiles: INVALID_ARGUMENT naming the file, nothing created.
+  std::ofstream(dir_.Sub("broken.json")) << R"({"defaultAction": "SCMP_ACT_SOMETIMES"})";
+  for (const std::string& bad : {dir_.Sub("missing.json"), dir_.Sub("broken.json")}) {
+    v1::ContainerConfig b = ContainerConfig("bad", {"true"});
+    b.mutable_linux()->mutable_security_context()->mutable_seccomp()->set_profile_type(
+        v1::SecurityProfile::Localhost);
+    b.mutable_linux()->mutable_security_context()->mutable_seccomp()->set_localhost_ref(bad);
+    std::string id;
+    grpc::Status s = Create(pod, b, &id);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr(bad));
+  }
+  EXPECT_THAT(ReadFile(dir_.Sub("broken.json")), HasSubstr("SOMETIMES"));
+  v1::ListContainersRequest list;
+  list.mutable_filter()->mutable_label_selector();
+  v1::ListContainersResponse containers;
+  ASSERT_TRUE(runtime_->ListContainers(Ctx().get(), list, &containers).ok());
+  EXPECT_EQ(containers.containers_size(), 3);  // c, old, p
+}
+
 TEST_F(PodTest, ListsFilterByIdStateAndLabels) {
   v1::PodSandboxConfig a = PodConfig("list-a");
   (*a.mutable_labels())["app"] = "a";
