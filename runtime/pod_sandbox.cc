@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "imagestore/snapshotter.h"
 #include "nlohmann/json.hpp"
+#include "runtime/cgroup_driver.h"
 #include "runtime/common/errors.h"
 #include "runtime/common/logging.h"
 #include "runtime/core_tables.h"
@@ -69,6 +70,11 @@ absl::Status ValidatePodSpec(const PodSandboxSpec& spec) {
         "config.metadata must give name, namespace and uid of the pod sandbox");
   }
   if (absl::Status s = ValidateHostname(spec.hostname); !s.ok()) return s;
+  if (!spec.cgroup_parent.empty()) {
+    if (absl::StatusOr<std::string> p = CgroupParentDirectory(spec.cgroup_parent); !p.ok()) {
+      return p.status();
+    }
+  }
   if (spec.pid == NamespaceMode::kTarget || spec.network == NamespaceMode::kTarget ||
       spec.ipc == NamespaceMode::kTarget || spec.network == NamespaceMode::kContainer ||
       spec.ipc == NamespaceMode::kContainer) {
@@ -229,8 +235,13 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
   pod.mutable_sysctls()->insert(spec.sysctls.begin(), spec.sysctls.end());
   const bool own_scope = spec.cgroup_parent.empty();
   pod.set_owns_cgroup(own_scope);
-  pod.set_cgroup_path(own_scope ? absl::StrCat("stockade/pod-", id)
-                                : std::string(absl::StripPrefix(spec.cgroup_parent, "/")));
+  if (own_scope) {
+    pod.set_cgroup_path(absl::StrCat("stockade/pod-", id));
+  } else {
+    absl::StatusOr<std::string> parent = CgroupParentDirectory(spec.cgroup_parent);
+    if (!parent.ok()) return parent.status();
+    pod.set_cgroup_path(*parent);
+  }
   pod.set_state(v1::POD_STATE_CREATING);
   if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
   if (absl::Status s = pod_ids_.Add(id); !s.ok()) return s;

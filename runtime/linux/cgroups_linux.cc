@@ -47,6 +47,26 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+// The controllers a container's limits use, in the order the kernel wants them enabled.
+constexpr const char* kV2Controllers[] = {"cpuset", "cpu", "io", "memory", "hugetlb", "pids"};
+
+// cgroup v2 gives a cgroup's children only the controllers enabled in its
+// cgroup.subtree_control: without this a container's cgroup has no memory.max.
+absl::Status EnableControllersBelow(const std::string& dir) {
+  const std::vector<std::string> available = absl::StrSplit(
+      ReadFile(dir + "/cgroup.controllers"), absl::ByAnyChar(" \n"), absl::SkipEmpty());
+  const std::vector<std::string> enabled = absl::StrSplit(
+      ReadFile(dir + "/cgroup.subtree_control"), absl::ByAnyChar(" \n"), absl::SkipEmpty());
+  std::vector<std::string> writes;
+  for (const char* c : kV2Controllers) {
+    const bool has = std::find(available.begin(), available.end(), c) != available.end();
+    const bool on = std::find(enabled.begin(), enabled.end(), c) != enabled.end();
+    if (has && !on) writes.push_back(absl::StrCat("+", c));
+  }
+  if (writes.empty()) return absl::OkStatus();
+  return WriteFile(dir + "/cgroup.subtree_control", absl::StrJoin(writes, " "));
+}
+
 }  // namespace
 
 std::unique_ptr<LinuxCgroups> LinuxCgroups::Detect(const std::string& root) {
@@ -80,6 +100,9 @@ absl::Status LinuxCgroups::Create(const std::string& path) {
       const std::string parent = absl::StrCat(base, partial);
       absl::StrAppend(&partial, "/", part);
       const std::string current = absl::StrCat(base, partial);
+      if (version_ == CgroupVersion::kV2) {
+        if (absl::Status s = EnableControllersBelow(parent); !s.ok()) return s;
+      }
       if (::mkdir(current.c_str(), 0755) != 0) {
         if (errno == EEXIST) continue;
         return ErrnoError(errno, absl::StrCat("create cgroup ", current));

@@ -23,5 +23,18 @@ TEST(CgroupDriver, AutoFollowsSystemdMarker) {
             CgroupDriver::kSystemd);
 }
 
+TEST(CgroupDriver, SystemdSlicesNestAsSystemdNestsThem) {
+  EXPECT_EQ(*CgroupParentDirectory("kubepods-burstable-pod1234.slice"),
+            "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice");
+  EXPECT_EQ(*CgroupParentDirectory("kubepods.slice"), "kubepods.slice");
+  EXPECT_EQ(*CgroupParentDirectory("-.slice"), "");
+  EXPECT_EQ(*CgroupParentDirectory("/kubepods/burstable/pod1234"), "kubepods/burstable/pod1234");
+  for (const char* bad : {"kubepods--x.slice", "-kubepods.slice", "kubepods-.slice", ".slice",
+                          "/kubepods/../../etc"}) {
+    EXPECT_EQ(CgroupParentDirectory(bad).status().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
 }  // namespace
 }  // namespace stockade

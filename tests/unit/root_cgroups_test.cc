@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/linux/cgroups.h"
+#include "tests/support/temp_dir.h"
 
 namespace stockade {
 namespace {
@@ -113,6 +115,36 @@ TEST_F(RootCgroupsTest, AnOverAllocatingProcessIsOomKilledAndCounted) {
   EXPECT_GE(*kills, 1);
   ::close(go[0]);
   ::close(go[1]);
+}
+
+// cgroup v2 hands a child only the controllers its parent enables: every level made gets them.
+// On a fake v2 tree (this host may be v1), where the files are plain files.
+TEST(CgroupsV2, EveryLevelEnablesTheControllersForTheNext) {
+  testing::TempDir dir;
+  const std::string root = dir.Sub("cgroup");
+  for (const std::string& d : {root, root + "/kubepods.slice"}) {
+    std::filesystem::create_directories(d);
+    std::ofstream(d + "/cgroup.controllers") << "cpuset cpu io memory pids\n";
+    std::ofstream(d + "/cgroup.subtree_control") << (d == root ? "cpu\n" : "");
+  }
+  std::unique_ptr<LinuxCgroups> cgroups = LinuxCgroups::Detect(root);
+  ASSERT_EQ(cgroups->version(), CgroupVersion::kV2);
+  // The next level's files, as the kernel would make them when the directory is created.
+  std::filesystem::create_directories(root + "/kubepods.slice/pod1");
+  std::ofstream(root + "/kubepods.slice/pod1/cgroup.controllers") << "cpu memory pids\n";
+  std::ofstream(root + "/kubepods.slice/pod1/cgroup.subtree_control") << "";
+  ASSERT_TRUE(cgroups->Create("kubepods.slice/pod1/ctr-1").ok());
+  EXPECT_TRUE(std::filesystem::is_directory(root + "/kubepods.slice/pod1/ctr-1"));
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  EXPECT_EQ(read(root + "/cgroup.subtree_control"), "+cpuset +io +memory +pids");
+  EXPECT_EQ(read(root + "/kubepods.slice/cgroup.subtree_control"),
+            "+cpuset +cpu +io +memory +pids");
+  EXPECT_EQ(read(root + "/kubepods.slice/pod1/cgroup.subtree_control"), "+cpu +memory +pids");
 }
 
 }  // namespace
