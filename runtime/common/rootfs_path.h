@@ -33,7 +33,21 @@ int MakeDirectoriesInRoot(int root_fd, const char* path, mode_t mode);
 // `directory` is false). An O_PATH fd, or -1 with errno.
 int MountTargetInRoot(int root_fd, const char* path, bool directory);
 
-// "/proc/self/fd/<fd>" into `buf`, the name the kernel resolves to that descriptor's file.
+// The same resolution by a walk of the components in user space (fstatat, readlinkat, openat
+// with O_NOFOLLOW): OpenInRoot on systems without openat2 (FreeBSD), and the engine of
+// SecureJoin. When `resolved` is given it receives the path within the root that the walk
+// reached, links resolved (also on ENOENT, with the missing rest joined as it is).
+int WalkInRoot(int root_fd, const char* path, int flags, mode_t mode, char* resolved,
+               size_t resolved_size);
+
+// `root` joined with `path` as runc's filepath-securejoin does: every link on the way resolved
+// within `root`, ".." stopping at it; components that do not exist yet are kept as they are.
+// For plans that must name paths (FreeBSD's nmount targets); a root that does not exist yet is
+// joined lexically.
+absl::StatusOr<std::string> SecureJoin(const std::string& root, const std::string& path);
+
+// "/proc/self/fd/<fd>" (FreeBSD: "/dev/fd/<fd>") into `buf`, the name the kernel resolves to that
+// descriptor's file.
 struct FdPathBuffer {
   char text[32];
 };

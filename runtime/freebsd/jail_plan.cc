@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "runtime/common/rootfs_path.h"
 
 namespace stockade::freebsd {
 namespace {
@@ -129,13 +130,26 @@ absl::StatusOr<std::vector<MountStep>> PlanContainerMounts(const ContainerJailSp
   }
   const std::string root(absl::StripSuffix(spec.rootfs, "/"));
   std::vector<MountStep> steps;
-  steps.push_back(
-      {"devfs", "devfs", root + "/dev", {absl::StrCat("ruleset=", options.devfs_ruleset)}});
-  steps.push_back({"fdescfs", "fdescfs", root + "/dev/fd", {}});
+  auto in_root = [&](const char* path) -> absl::StatusOr<std::string> {
+    return SecureJoin(root, path);
+  };
+  struct System {
+    const char* type;
+    const char* path;
+    std::vector<std::string> options;
+  };
+  std::vector<System> systems = {
+      {"devfs", "/dev", {absl::StrCat("ruleset=", options.devfs_ruleset)}},
+      {"fdescfs", "/dev/fd", {}}};
   if (spec.linux_image) {
-    steps.push_back({"linprocfs", "linprocfs", root + "/proc", {}});
-    steps.push_back({"linsysfs", "linsysfs", root + "/sys", {}});
-    steps.push_back({"tmpfs", "tmpfs", root + "/dev/shm", {"mode=1777"}});
+    systems.push_back({"linprocfs", "/proc", {}});
+    systems.push_back({"linsysfs", "/sys", {}});
+    systems.push_back({"tmpfs", "/dev/shm", {"mode=1777"}});
+  }
+  for (System& s : systems) {
+    absl::StatusOr<std::string> target = in_root(s.path);
+    if (!target.ok()) return target.status();
+    steps.push_back({s.type, s.type, *std::move(target), std::move(s.options)});
   }
   for (const VolumeMount& m : spec.mounts) {
     if (m.host_path.empty() || m.host_path.front() != '/') {
@@ -147,10 +161,14 @@ absl::StatusOr<std::vector<MountStep>> PlanContainerMounts(const ContainerJailSp
     if (*target == "/") {
       return absl::InvalidArgumentError("a volume cannot be mounted over the container's /");
     }
+    // The target as the rootfs's own links lead, resolved inside it (never a host path a
+    // hostile image points at), as the Linux backend resolves its mount targets.
+    absl::StatusOr<std::string> resolved = SecureJoin(root, *target);
+    if (!resolved.ok()) return resolved.status();
     // nullfs has no propagation modes: FreeBSD mounts never propagate between jails.
     std::vector<std::string> opts;
     if (m.read_only) opts.push_back("ro");
-    steps.push_back({"nullfs", m.host_path, root + *target, std::move(opts)});
+    steps.push_back({"nullfs", m.host_path, *std::move(resolved), std::move(opts)});
   }
   return steps;
 }

@@ -1,8 +1,11 @@
 // The FreeBSD backend's plans, checked here on Linux: they are plain data.
 #include "runtime/freebsd/jail_plan.h"
 
+#include <filesystem>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace stockade::freebsd {
 namespace {
@@ -116,6 +119,26 @@ TEST(JailPlan, VolumesCannotEscapeTheRootfs) {
     EXPECT_EQ(PlanContainerMounts(spec, {}).status().code(), absl::StatusCode::kInvalidArgument)
         << bad.container_path;
   }
+}
+
+// The image's links are resolved inside its rootfs, as on Linux: a volume or /dev whose
+// path in the image leads to the node's /etc lands on the rootfs's own.
+TEST(JailPlan, MountTargetsFollowTheImagesLinksInsideTheRootfs) {
+  testing::TempDir dir;
+  const std::string root = dir.Sub("rootfs");
+  std::filesystem::create_directories(root + "/etc");
+  std::filesystem::create_symlink("/etc", root + "/data");
+  std::filesystem::create_symlink("../../../../..", root + "/dev");
+  ContainerJailSpec spec;
+  spec.pod_id = kPod;
+  spec.container_id = kCtr;
+  spec.rootfs = root;
+  spec.mounts = {{"/srv/data", "/data/conf", false, MountPropagation::kPrivate}};
+  absl::StatusOr<std::vector<MountStep>> steps = PlanContainerMounts(spec, JailPlanOptions{});
+  ASSERT_TRUE(steps.ok()) << steps.status();
+  EXPECT_EQ(steps->at(0).target, root);  // "/dev" -> ".." x5, which stops at the rootfs
+  EXPECT_EQ(steps->at(1).target, root + "/fd");
+  EXPECT_EQ(steps->back().target, root + "/etc/conf");
 }
 
 TEST(JailPlan, RctlRulesFromCriResources) {

@@ -125,5 +125,34 @@ TEST_F(RootfsPathTest, ImageFilesAreReadOnlyWhenRegularAndSmall) {
   EXPECT_THAT(big.status().message(), HasSubstr("more than the 4"));
 }
 
+// FreeBSD has no openat2: its OpenInRoot is this walk in user space, which must resolve every
+// path as the kernel does here.
+TEST_F(RootfsPathTest, TheUserSpaceWalkResolvesAsOpenat2Does) {
+  for (const char* path : {"/up/up/../etc/passwd-link", "abs/secret", "/rel/secret", "/loop1/x",
+                           "/", "/etc/../../etc/passwd", "etc", "/dangling", "/etc/passwd/x"}) {
+    errno = 0;
+    UniqueFd kernel(OpenInRoot(root_fd_.get(), path, O_RDONLY));
+    const int kernel_errno = kernel ? 0 : errno;
+    errno = 0;
+    UniqueFd walked(WalkInRoot(root_fd_.get(), path, O_RDONLY, 0, nullptr, 0));
+    const int walk_errno = walked ? 0 : errno;
+    EXPECT_EQ(walk_errno, kernel_errno) << path;
+    if (kernel && walked) EXPECT_EQ(Where(walked.get()), Where(kernel.get())) << path;
+  }
+}
+
+TEST_F(RootfsPathTest, SecureJoinNamesThePathInsideTheRoot) {
+  EXPECT_EQ(*SecureJoin(root_, "/up/up/etc/passwd-link"), root_ + "/etc/passwd");
+  // The link to the node's directory is taken inside the root; the missing rest kept as is.
+  EXPECT_EQ(*SecureJoin(root_, "/abs/a/b"), root_ + outside_ + "/a/b");
+  EXPECT_EQ(*SecureJoin(root_, "/rel/x"), root_ + outside_ + "/x");
+  absl::StatusOr<std::string> loop = SecureJoin(root_, "/loop1/x");
+  EXPECT_FALSE(loop.ok());
+  EXPECT_THAT(loop.status().message(), HasSubstr("Too many levels of symbolic links"));
+  EXPECT_EQ(*SecureJoin(root_, "/abs/missing/../b"), root_ + outside_ + "/b");
+  // A root not made yet: a lexical join, ".." stopping at the root.
+  EXPECT_EQ(*SecureJoin("/nonexistent/root", "/a/../../b/./c"), "/nonexistent/root/b/c");
+}
+
 }  // namespace
 }  // namespace stockade
