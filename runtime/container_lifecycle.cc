@@ -153,6 +153,7 @@ absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
           "container ", c->target_id(), " whose PID namespace this one joins is not running"));
     }
     launch.target_pid = target->pid();
+    launch.target_id = target->id();
   }
   launch.resource_scope = c->cgroup_path();
   if (c->process().has_oom_score_adj()) launch.oom_score_adj = c->process().oom_score_adj();

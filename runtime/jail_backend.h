@@ -52,6 +52,7 @@ struct ContainerLaunch {
   std::vector<std::string> masked_paths, readonly_paths;
   NamespaceMode pid_mode = NamespaceMode::kContainer;
   pid_t target_pid = -1;       // kTarget: a process of the container whose PID namespace to join
+  std::string target_id;       // kTarget: that container (the backend may find it by its id)
   std::string resource_scope;  // the limiter's scope the process starts in
   std::optional<int> oom_score_adj;
 };

@@ -41,7 +41,7 @@ struct ShimContainerSpec {
   std::string hostname_file, hosts_file, resolv_conf_file;
   std::vector<VolumeMount> mounts;
   std::vector<std::string> masked_paths, readonly_paths;
-  std::string pid_ns;  // "": its own; "pod"; "host"; or /proc/<pid>/ns/pid of a target
+  std::string pid_ns;  // "": its own; "pod"; "host"; "container:<id>": that one's
   std::vector<std::string> cgroup_procs_files;
   std::optional<int> oom_score_adj;
   bool no_new_privs = true;

@@ -105,7 +105,8 @@ class LinuxJailBackend final : public JailBackend {
         spec.pid_ns = "host";
         break;
       case NamespaceMode::kTarget:
-        spec.pid_ns = absl::StrCat("/proc/", launch.target_pid, "/ns/pid");
+        // Found by the shim among its own children: a recorded PID could have been reused.
+        spec.pid_ns = absl::StrCat("container:", launch.target_id);
         break;
       case NamespaceMode::kContainer:
         break;

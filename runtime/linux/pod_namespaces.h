@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "runtime/common/unique_fd.h"
 
 namespace stockade {
 
@@ -34,8 +35,10 @@ class PodNamespaces {
   pid_t holder_pid() const { return holder_; }
   // The bind-mounted network namespace ("" on the node's network).
   const std::string& netns_path() const { return netns_path_; }
-  // /proc/<holder>/ns/<kind>, for setns(2) by containers joining the pod; "" for "pid" when
-  // the pod has no PID namespace of its own.
+  // The pod's namespace of `kind` (net, uts, ipc, pid) for setns(2) by containers joining the
+  // pod: /proc/self/fd/<fd> of a descriptor opened once when the pod was made, so a holder
+  // that died and whose PID was reused can never lead anywhere else ("" for "pid" when the pod
+  // has no PID namespace of its own). Valid in this process and the children it forks.
   std::string NamespacePath(const std::string& kind) const;
 
   // Stops the holder and removes the netns mount; idempotent.
@@ -43,10 +46,11 @@ class PodNamespaces {
 
  private:
   PodNamespaces(pid_t holder, std::string netns_path, bool own_pid)
-      : holder_(holder), netns_path_(std::move(netns_path)), own_pid_(own_pid) {}
+      : holder_(holder), own_pid_(own_pid), netns_path_(std::move(netns_path)) {}
   pid_t holder_;
   bool own_pid_;
   std::string netns_path_;
+  std::map<std::string, UniqueFd> namespace_fds_;
 };
 
 }  // namespace stockade

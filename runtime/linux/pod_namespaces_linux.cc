@@ -174,18 +174,31 @@ absl::StatusOr<std::unique_ptr<PodNamespaces>> PodNamespaces::Create(
       return fail(s);
     }
   }
-  return std::unique_ptr<PodNamespaces>(
+  std::unique_ptr<PodNamespaces> pod(
       new PodNamespaces(pid, std::move(netns_path), options.new_pid));
+  // Opened now, while the holder is surely ours: later joins go through these descriptors.
+  for (const char* kind : {"net", "uts", "ipc", "pid_for_children"}) {
+    if (std::string(kind) == "pid_for_children" && !options.new_pid) continue;
+    const std::string path = absl::StrCat("/proc/", pid, "/ns/", kind);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+      absl::Status s = ErrnoError(errno, absl::StrCat("open the pod's namespace ", path));
+      pod->Destroy().IgnoreError();
+      return s;
+    }
+    pod->namespace_fds_[kind == std::string("pid_for_children") ? "pid" : kind] = std::move(fd);
+  }
+  return pod;
 }
 
 PodNamespaces::~PodNamespaces() { Destroy().IgnoreError(); }
 
 std::string PodNamespaces::NamespacePath(const std::string& kind) const {
-  if (kind == "pid") {
-    // The holder itself stays in the node's; its children (the init) are in the pod's.
-    return own_pid_ ? absl::StrCat("/proc/", holder_, "/ns/pid_for_children") : "";
-  }
-  return absl::StrCat("/proc/", holder_, "/ns/", kind);
+  // For "pid": the holder itself stays in the node's; its children (the init) are in the pod's,
+  // which is what its pid_for_children descriptor names.
+  auto it = namespace_fds_.find(kind);
+  if (it == namespace_fds_.end()) return "";
+  return absl::StrCat("/proc/self/fd/", it->second.get());
 }
 
 absl::Status PodNamespaces::Destroy() {
@@ -197,6 +210,7 @@ absl::Status PodNamespaces::Destroy() {
     ::unlink(netns_path_.c_str());
     netns_path_.clear();
   }
+  namespace_fds_.clear();
   if (holder_ > 0) {
     ::kill(holder_, SIGKILL);
     ::waitpid(holder_, nullptr, 0);

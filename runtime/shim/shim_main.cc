@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
@@ -386,12 +387,26 @@ class Shim {
     spec.ipc_ns = pod_->NamespacePath("ipc");
     // "": a PID namespace of its own; "pod": the pod's; "host": the node's; else a path.
     const std::string pid_ns = s.value("pid_ns", "");
+    UniqueFd target_pid_ns;
     spec.new_pid_namespace = pid_ns.empty();
     if (pid_ns == "pod") {
       spec.pid_ns = pod_->NamespacePath("pid");
       if (spec.pid_ns.empty()) return Error("the pod has no PID namespace to share", "invalid");
+    } else if (absl::StartsWith(pid_ns, "container:")) {
+      // The target is a child of this shim, not yet reaped while it runs: its PID is its own.
+      auto target = containers_.find(pid_ns.substr(strlen("container:")));
+      if (target == containers_.end() || !target->second.running) {
+        return Error(absl::StrCat("container ", pid_ns.substr(strlen("container:")),
+                                  " whose PID namespace this one joins is not running"),
+                     "invalid");
+      }
+      target_pid_ns.Reset(::open(absl::StrCat("/proc/", target->second.pid, "/ns/pid").c_str(),
+                                 O_RDONLY | O_CLOEXEC));
+      if (!target_pid_ns) return Error("cannot open the target container's PID namespace");
+      spec.pid_ns = absl::StrCat("/proc/self/fd/", target_pid_ns.get());
     } else if (pid_ns != "host" && !pid_ns.empty()) {
-      spec.pid_ns = pid_ns;
+      return Error(absl::StrCat("pid_ns \"", pid_ns, "\" is none of pod, host, container:<id>"),
+                   "invalid");
     }
     spec.cgroup_procs_files = s.value("cgroup_procs", std::vector<std::string>{});
     c.cgroup_procs = spec.cgroup_procs_files;
