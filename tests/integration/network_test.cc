@@ -252,9 +252,10 @@ TEST_P(NetworkTest, AMissingOrFailingPluginFailsThePodWithItsMessageAndLeavesNot
   // A real plugin with a config it refuses: its own message comes through.
   std::filesystem::remove(daemon_->cni_conf_dir + "/10-missing.conflist");
   std::ofstream(daemon_->cni_conf_dir + "/10-bad.conflist")
-      << R"({"cniVersion": "1.0.0", "name": "bad", "plugins": [
-             {"type": "bridge", "bridge": "stk-bad0",
-              "ipam": {"type": "host-local", "ranges": [[{"subnet": "not-a-subnet"}]]}}]})";
+      << absl::StrCat(R"({"cniVersion": "1.0.0", "name": "bad", "plugins": [
+             {"type": "bridge", "bridge": ")",
+                      BadBridge(), R"(",
+              "ipam": {"type": "host-local", "ranges": [[{"subnet": "not-a-subnet"}]]}}]})");
   *req.mutable_config() = PodConfig("bad");
   s = runtime_->RunPodSandbox(Ctx().get(), req, &resp);
   EXPECT_FALSE(s.ok());

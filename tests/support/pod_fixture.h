@@ -79,7 +79,7 @@ class PodFixture : public ::testing::Test {
     registry_ = nullptr;
     // The bridge plugin leaves its bridges; these are the tests' own.
     RunToCompletion({"/usr/sbin/ip", "link", "del", Bridge()}, absl::Seconds(10));
-    RunToCompletion({"/usr/sbin/ip", "link", "del", "stk-bad0"}, absl::Seconds(10));
+    RunToCompletion({"/usr/sbin/ip", "link", "del", BadBridge()}, absl::Seconds(10));
   }
 
   void SetUp() override {
@@ -115,6 +115,8 @@ class PodFixture : public ::testing::Test {
 
   // Per test process (ctest runs tests side by side): a bridge and a subnet of its own.
   static std::string Bridge() { return absl::StrCat("stk-t", ::getpid()); }
+  // For a config the plugin refuses; per test process, as tests run in parallel.
+  static std::string BadBridge() { return absl::StrCat("stk-b", ::getpid()); }
   static std::string Subnet() {
     const unsigned pid = static_cast<unsigned>(::getpid());
     return absl::StrCat("10.", 192 + (pid >> 8) % 64, ".", pid % 256, ".0/24");
