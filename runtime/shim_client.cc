@@ -74,6 +74,20 @@ absl::StatusOr<Json> ParseReply(const std::string& reply) {
   return absl::FailedPreconditionError(message);
 }
 
+// What a container's process and an exec session's have in common, as the shim reads them.
+template <typename Spec>
+Json ProcessJson(const Spec& spec) {
+  return {{"argv", spec.argv},
+          {"env", spec.env},
+          {"cwd", spec.cwd},
+          {"uid", spec.uid},
+          {"gid", spec.gid},
+          {"gids", spec.additional_gids},
+          {"caps", spec.capabilities},
+          {"no_new_privs", spec.no_new_privs},
+          {"seccomp_filter", spec.seccomp_filter}};
+}
+
 // Sends one request line with descriptors attached (SCM_RIGHTS).
 absl::Status SendWithFds(int conn, const std::string& line, const std::vector<int>& fds) {
   iovec iov{const_cast<char*>(line.data()), line.size()};
@@ -176,30 +190,18 @@ absl::StatusOr<pid_t> ShimClient::StartContainer(const std::string& id, const st
                       {"ro", m.read_only},
                       {"propagation", static_cast<int>(m.propagation)}});
   }
-  Json request = {{"op", "start"},
-                  {"id", id},
-                  {"log_path", log_path},
-                  {"spec",
-                   {{"rootfs", spec.rootfs},
-                    {"argv", spec.argv},
-                    {"env", spec.env},
-                    {"cwd", spec.cwd},
-                    {"uid", spec.uid},
-                    {"gid", spec.gid},
-                    {"gids", spec.additional_gids},
-                    {"caps", spec.capabilities},
-                    {"read_only_rootfs", spec.read_only_rootfs},
-                    {"privileged", spec.privileged},
-                    {"hostname_file", spec.hostname_file},
-                    {"hosts_file", spec.hosts_file},
-                    {"resolv_conf_file", spec.resolv_conf_file},
-                    {"masked_paths", spec.masked_paths},
-                    {"readonly_paths", spec.readonly_paths},
-                    {"mounts", mounts},
-                    {"pid_ns", spec.pid_ns},
-                    {"cgroup_procs", spec.cgroup_procs_files},
-                    {"no_new_privs", spec.no_new_privs},
-                    {"seccomp_filter", spec.seccomp_filter}}}};
+  Json request = {{"op", "start"}, {"id", id}, {"log_path", log_path}, {"spec", ProcessJson(spec)}};
+  request["spec"].update({{"rootfs", spec.rootfs},
+                          {"read_only_rootfs", spec.read_only_rootfs},
+                          {"privileged", spec.privileged},
+                          {"hostname_file", spec.hostname_file},
+                          {"hosts_file", spec.hosts_file},
+                          {"resolv_conf_file", spec.resolv_conf_file},
+                          {"masked_paths", spec.masked_paths},
+                          {"readonly_paths", spec.readonly_paths},
+                          {"mounts", mounts},
+                          {"pid_ns", spec.pid_ns},
+                          {"cgroup_procs", spec.cgroup_procs_files}});
   if (spec.oom_score_adj) request["spec"]["oom_score_adj"] = *spec.oom_score_adj;
   absl::StatusOr<Json> reply = Call(dir_, request);
   if (!reply.ok()) return reply.status();
@@ -249,16 +251,7 @@ absl::StatusOr<ShimExecResult> ShimClient::Exec(const std::string& id, const Shi
       {"op", "exec"},
       {"id", id},
       {"timeout_ms", timeout > absl::ZeroDuration() ? absl::ToInt64Milliseconds(timeout) : 0},
-      {"spec",
-       {{"argv", spec.argv},
-        {"env", spec.env},
-        {"cwd", spec.cwd},
-        {"uid", spec.uid},
-        {"gid", spec.gid},
-        {"gids", spec.additional_gids},
-        {"caps", spec.capabilities},
-        {"no_new_privs", spec.no_new_privs},
-        {"seccomp_filter", spec.seccomp_filter}}}};
+      {"spec", ProcessJson(spec)}};
   if (absl::Status s = SendWithFds(conn->get(), request.dump() + "\n", {out_w.get(), err_w.get()});
       !s.ok()) {
     return s;

@@ -51,8 +51,8 @@ constexpr int kMaxDepth = 256;
 int WalkInRoot(int root_fd, const char* path, int flags, mode_t mode, char* resolved,
                size_t resolved_size) {
   // The path still to walk; a symlink's target is put in front of what follows it.
-  char todo[PATH_MAX];
-  if (!CopyPath(path, todo)) return -1;
+  char pending[PATH_MAX];
+  if (!CopyPath(path, pending)) return -1;
   Level stack[kMaxDepth];
   int depth = 0;
   stack[0] = {::openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0};
@@ -77,19 +77,19 @@ int WalkInRoot(int root_fd, const char* path, int flags, mode_t mode, char* reso
   };
   size_t at = 0;
   while (true) {
-    while (todo[at] == '/') ++at;
-    if (todo[at] == '\0') {
+    while (pending[at] == '/') ++at;
+    if (pending[at] == '\0') {
       // The path named a directory already walked (or the root): open it as asked.
       const int fd = ::openat(stack[depth].fd, ".", flags | O_CLOEXEC, mode);
       close_all();
       return fd;
     }
-    const char* part = todo + at;
+    const char* part = pending + at;
     const char* slash = std::strchr(part, '/');
     const size_t n = slash != nullptr ? static_cast<size_t>(slash - part) : std::strlen(part);
     at += n;
     bool last = true;
-    for (size_t i = at; todo[i] != '\0'; ++i) last &= todo[i] == '/';
+    for (size_t i = at; pending[i] != '\0'; ++i) last &= pending[i] == '/';
     char name[NAME_MAX + 1];
     if (n > NAME_MAX) {
       close_all();
@@ -123,10 +123,10 @@ int WalkInRoot(int root_fd, const char* path, int flags, mode_t mode, char* reso
       }
       target[t] = '\0';
       char rest[PATH_MAX];
-      std::strcpy(rest, todo + at);
-      const int w =
-          std::snprintf(todo, sizeof(todo), "%s%s%s", target, rest[0] == '\0' ? "" : "/", rest);
-      if (w < 0 || static_cast<size_t>(w) >= sizeof(todo)) {
+      std::strcpy(rest, pending + at);
+      const int w = std::snprintf(pending, sizeof(pending), "%s%s%s", target,
+                                  rest[0] == '\0' ? "" : "/", rest);
+      if (w < 0 || static_cast<size_t>(w) >= sizeof(pending)) {
         close_all();
         errno = ENAMETOOLONG;
         return -1;
@@ -159,7 +159,7 @@ int WalkInRoot(int root_fd, const char* path, int flags, mode_t mode, char* reso
       if (errno == ENOENT && resolved != nullptr) {
         // Missing from here on: the rest is joined as it is (nothing below can be a link).
         // Lexically: "" and "." dropped, ".." takes back one component (never above the root).
-        const char* rest = todo + at;
+        const char* rest = pending + at;
         while (*rest != '\0') {
           while (*rest == '/') ++rest;
           const char* end = std::strchr(rest, '/');

@@ -69,6 +69,19 @@ struct ExecCall {
   bool timed_out = false;
 };
 
+// What a container's process and an exec session's have in common, as the daemon sends them.
+template <typename Spec>
+void ReadProcessFields(const Json& s, Spec& spec) {
+  spec.argv = s.value("argv", std::vector<std::string>{});
+  spec.env = s.value("env", std::vector<std::string>{});
+  spec.cwd = s.value("cwd", "/");
+  spec.uid = s.value("uid", 0u);
+  spec.gid = s.value("gid", 0u);
+  spec.additional_gids = s.value("gids", std::vector<uint32_t>{});
+  spec.no_new_privs = s.value("no_new_privs", true);
+  spec.seccomp_filter = s.value("seccomp_filter", std::vector<uint64_t>{});
+}
+
 // Reads one request line from `conn`, with the descriptors sent along with it (SCM_RIGHTS).
 std::string ReadRequest(int conn, std::vector<UniqueFd>& fds) {
   std::string line;
@@ -268,15 +281,8 @@ class Shim {
     if (fds.size() != 2) return Error("exec needs its stdout and stderr descriptors", "invalid");
     const Json& s = req.value("spec", Json::object());
     ExecSessionSpec spec;
-    spec.argv = s.value("argv", std::vector<std::string>{});
-    spec.env = s.value("env", std::vector<std::string>{});
-    spec.cwd = s.value("cwd", "/");
-    spec.uid = s.value("uid", 0u);
-    spec.gid = s.value("gid", 0u);
-    spec.additional_gids = s.value("gids", std::vector<uint32_t>{});
+    ReadProcessFields(s, spec);
     spec.capabilities = s.value("caps", std::vector<int>{});
-    spec.no_new_privs = s.value("no_new_privs", true);
-    spec.seccomp_filter = s.value("seccomp_filter", std::vector<uint64_t>{});
     spec.cgroup_procs_files = c.cgroup_procs;
     spec.container_pid = c.pid;
     spec.stdout_fd = fds[0].get();
@@ -364,12 +370,7 @@ class Shim {
 
     ContainerProcessSpec spec;
     spec.rootfs = s.value("rootfs", "");
-    spec.argv = s.value("argv", std::vector<std::string>{});
-    spec.env = s.value("env", std::vector<std::string>{});
-    spec.cwd = s.value("cwd", "/");
-    spec.uid = s.value("uid", 0u);
-    spec.gid = s.value("gid", 0u);
-    spec.additional_gids = s.value("gids", std::vector<uint32_t>{});
+    ReadProcessFields(s, spec);
     for (int cap : s.value("caps", std::vector<int>{})) spec.capabilities.insert(cap);
     spec.read_only_rootfs = s.value("read_only_rootfs", false);
     spec.privileged = s.value("privileged", false);
@@ -411,8 +412,6 @@ class Shim {
     spec.cgroup_procs_files = s.value("cgroup_procs", std::vector<std::string>{});
     c.cgroup_procs = spec.cgroup_procs_files;
     if (s.contains("oom_score_adj")) spec.oom_score_adj = s.value("oom_score_adj", 0);
-    spec.no_new_privs = s.value("no_new_privs", true);
-    spec.seccomp_filter = s.value("seccomp_filter", std::vector<uint64_t>{});
     spec.stdout_fd = out_w.get();
     spec.stderr_fd = err_w.get();
     absl::StatusOr<ContainerProcess> p = StartContainerProcess(spec);
