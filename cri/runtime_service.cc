@@ -131,15 +131,14 @@ grpc::Status RuntimeServiceImpl::PortForward(grpc::ServerContext* context,
 grpc::Status RuntimeServiceImpl::ContainerStats(grpc::ServerContext* context,
                                                 const runtime::v1::ContainerStatsRequest* request,
                                                 runtime::v1::ContainerStatsResponse* response) {
-  return rpc_.Serve("ContainerStats",
-                    [] { return RpcInstrumentation::NotImplementedYet("ContainerStats"); });
+  return rpc_.Serve("ContainerStats", [&] { return DoContainerStats(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::ListContainerStats(
     grpc::ServerContext* context, const runtime::v1::ListContainerStatsRequest* request,
     runtime::v1::ListContainerStatsResponse* response) {
   return rpc_.Serve("ListContainerStats",
-                    [] { return RpcInstrumentation::NotImplementedYet("ListContainerStats"); });
+                    [&] { return DoListContainerStats(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::StreamContainerStats(

@@ -164,6 +164,10 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
                                     runtime::v1::ReopenContainerLogResponse& response);
   absl::Status DoExecSync(const runtime::v1::ExecSyncRequest& request,
                           runtime::v1::ExecSyncResponse& response);
+  absl::Status DoContainerStats(const runtime::v1::ContainerStatsRequest& request,
+                                runtime::v1::ContainerStatsResponse& response);
+  absl::Status DoListContainerStats(const runtime::v1::ListContainerStatsRequest& request,
+                                    runtime::v1::ListContainerStatsResponse& response);
   absl::Status DoUpdatePodSandboxResources(
       const runtime::v1::UpdatePodSandboxResourcesRequest& request,
       runtime::v1::UpdatePodSandboxResourcesResponse& response);

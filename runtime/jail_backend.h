@@ -115,6 +115,15 @@ class JailBackend {
                                           absl::Duration timeout) = 0;
 };
 
+// What a scope's processes use now, as the kernel counts it (cgroups; rctl on FreeBSD).
+struct ScopeUsage {
+  uint64_t cpu_usage_ns = 0;  // CPU time since the scope was made
+  uint64_t memory_usage_bytes = 0;
+  uint64_t memory_working_set_bytes = 0;  // usage less the inactive file cache, as kubelet counts
+  uint64_t memory_rss_bytes = 0;
+  uint64_t page_faults = 0, major_page_faults = 0;
+};
+
 class ResourceLimiter {
  public:
   virtual ~ResourceLimiter() = default;
@@ -126,6 +135,8 @@ class ResourceLimiter {
   // Kills every process in the scope: a container that shares a PID namespace (the pod's, the
   // node's, another container's) leaves its children behind when its init dies.
   virtual absl::Status KillAll(const std::string& scope) = 0;
+  // What the scope's processes use now; zeros for a scope nothing ran in yet.
+  virtual absl::StatusOr<ScopeUsage> Usage(const std::string& scope) = 0;
   // Removes the scope; a missing one is no error.
   virtual absl::Status Remove(const std::string& scope) = 0;
 };

@@ -104,6 +104,15 @@ struct ContainerView {
   int pid = 0;
 };
 
+// A container's use of the node, for ContainerStats and ListContainerStats.
+struct ContainerStatsView {
+  ContainerView container;
+  int64_t timestamp_unix_nano = 0;
+  ScopeUsage usage;
+  // CPU cores used since the previous sample of this container (nullopt at the first).
+  std::optional<uint64_t> usage_nano_cores;
+};
+
 struct PodFilter {
   std::string id;  // a prefix of the ID
   std::optional<PodState> state;
@@ -162,6 +171,9 @@ class RuntimeCore {
   absl::Status ReopenContainerLog(const std::string& id);
   absl::StatusOr<ExecOutput> ExecSync(const std::string& id, const std::vector<std::string>& argv,
                                       absl::Duration timeout);
+  // Every state but CREATING, as containerd lists them (see container_stats.cc).
+  absl::StatusOr<ContainerStatsView> ContainerStats(const std::string& id);
+  std::vector<ContainerStatsView> ListContainerStats(const ContainerFilter& filter);
 
   // The pods' run directory.
   std::string PodDir(const std::string& pod_id) const;
@@ -193,6 +205,7 @@ class RuntimeCore {
   void Refresh(v1::ContainerRecord& container);
   absl::Status RecordExit(v1::ContainerRecord& container, const ContainerExit& exit);
   absl::StatusOr<std::string> ResolveContainer(const std::string& id) const;
+  ContainerStatsView StatsOf(ContainerView view, const std::string& scope);
 
   Deps deps_;
   RuntimeCoreOptions options_;
@@ -201,6 +214,13 @@ class RuntimeCore {
   IdIndex pod_ids_, container_ids_;
   // The records, by ID (protobuf stays in the .cc files).
   std::unique_ptr<CoreTables> tables_;
+  // The previous CPU sample of each container, for usage_nano_cores.
+  struct CpuSample {
+    int64_t at_unix_nano = 0;
+    uint64_t cpu_ns = 0;
+  };
+  absl::Mutex samples_mu_;
+  std::map<std::string, CpuSample> cpu_samples_ ABSL_GUARDED_BY(samples_mu_);
 };
 
 }  // namespace stockade

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/cgroup_plan.h"
+#include "runtime/jail_backend.h"
 
 namespace stockade {
 
@@ -29,6 +30,9 @@ class LinuxCgroups {
   // SIGKILLs every process in the cgroup (cgroup.kill on v2; on v1 each pid of cgroup.procs,
   // again until none is left or a bound passes); a missing cgroup is no error.
   absl::Status KillAll(const std::string& path);
+  // CPU time and memory of the cgroup (v1: cpuacct.usage, memory.usage_in_bytes and
+  // memory.stat's total_*; v2: cpu.stat, memory.current and memory.stat), read once each.
+  absl::StatusOr<ScopeUsage> Usage(const std::string& path) const;
   // Removes the cgroup, killing what is left in it and waiting for the kernel to empty it;
   // removing what is gone succeeds.
   absl::Status Remove(const std::string& path);

@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -84,6 +87,13 @@ std::vector<std::string> LinuxCgroups::Dirs(const std::string& path) const {
   if (version_ == CgroupVersion::kV2) return {Dir("", path)};
   std::vector<std::string> dirs;
   for (const char* c : kV1Controllers) dirs.push_back(Dir(c, path));
+  // CPU time is counted by cpuacct: mounted with cpu on most hosts ("cpu,cpuacct", where the
+  // directory is the same), on its own on some.
+  std::error_code ec;
+  if (Exists(Dir("cpuacct", "")) &&
+      !std::filesystem::equivalent(Dir("cpuacct", ""), Dir("cpu", ""), ec)) {
+    dirs.push_back(Dir("cpuacct", path));
+  }
   return dirs;
 }
 
@@ -195,6 +205,57 @@ absl::Status RemoveCgroupDir(const std::string& dir) {
 }
 
 }  // namespace
+
+namespace {
+
+// "key value" lines (memory.stat, cpu.stat) as a map.
+std::map<std::string, uint64_t> KeyValues(const std::string& text) {
+  std::map<std::string, uint64_t> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, ' ');
+    uint64_t v = 0;
+    if (absl::SimpleAtoi(kv.second, &v)) out[std::string(kv.first)] = v;
+  }
+  return out;
+}
+
+uint64_t Number(const std::string& text) {
+  uint64_t v = 0;
+  return absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &v) ? v : 0;
+}
+
+}  // namespace
+
+absl::StatusOr<ScopeUsage> LinuxCgroups::Usage(const std::string& path) const {
+  ScopeUsage u;
+  const bool v2 = version_ == CgroupVersion::kV2;
+  const std::string memory_dir = v2 ? Dir("", path) : Dir("memory", path);
+  const std::map<std::string, uint64_t> stat = KeyValues(ReadFile(memory_dir + "/memory.stat"));
+  auto get = [&](const char* key) {
+    auto it = stat.find(key);
+    return it == stat.end() ? 0 : it->second;
+  };
+  uint64_t inactive_file;
+  if (v2) {
+    u.cpu_usage_ns = KeyValues(ReadFile(Dir("", path) + "/cpu.stat"))["usage_usec"] * 1000;
+    u.memory_usage_bytes = Number(ReadFile(memory_dir + "/memory.current"));
+    u.memory_rss_bytes = get("anon");
+    u.page_faults = get("pgfault");
+    u.major_page_faults = get("pgmajfault");
+    inactive_file = get("inactive_file");
+  } else {
+    const std::string own = Dir("cpuacct", path) + "/cpuacct.usage";
+    u.cpu_usage_ns = Number(ReadFile(Exists(own) ? own : Dir("cpu", path) + "/cpuacct.usage"));
+    u.memory_usage_bytes = Number(ReadFile(memory_dir + "/memory.usage_in_bytes"));
+    u.memory_rss_bytes = get("total_rss");
+    u.page_faults = get("total_pgfault");
+    u.major_page_faults = get("total_pgmajfault");
+    inactive_file = get("total_inactive_file");
+  }
+  u.memory_working_set_bytes =
+      u.memory_usage_bytes > inactive_file ? u.memory_usage_bytes - inactive_file : 0;
+  return u;
+}
 
 absl::Status LinuxCgroups::KillAll(const std::string& path) {
   for (const std::string& dir : Dirs(path)) {

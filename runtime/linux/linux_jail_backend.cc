@@ -228,6 +228,9 @@ class CgroupResourceLimiter final : public ResourceLimiter {
     return cgroups_.OomKills(scope);
   }
   absl::Status KillAll(const std::string& scope) override { return cgroups_.KillAll(scope); }
+  absl::StatusOr<ScopeUsage> Usage(const std::string& scope) override {
+    return cgroups_.Usage(scope);
+  }
   absl::Status Remove(const std::string& scope) override { return cgroups_.Remove(scope); }
 
  private:

@@ -110,6 +110,8 @@ class FakeResourceLimiter : public ResourceLimiter {
     return absl::OkStatus();
   }
   absl::StatusOr<int64_t> OomKills(const std::string& scope) override { return oom_kills[scope]; }
+  std::map<std::string, ScopeUsage> usage;
+  absl::StatusOr<ScopeUsage> Usage(const std::string& scope) override { return usage[scope]; }
   std::vector<std::string> killed_all;
   absl::Status KillAll(const std::string& scope) override {
     killed_all.push_back(scope);

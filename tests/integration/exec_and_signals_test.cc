@@ -3,6 +3,7 @@
 // leftovers killed with the container. The real daemon and shim. Root.
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -141,6 +142,57 @@ TEST_F(ExecAndSignalsTest, StoppingKillsEveryProcessOfASharedPidContainer) {
   ASSERT_TRUE(Stop(id, 2).ok());
   EXPECT_EQ(Run({"/usr/bin/pgrep", "-f", "sleep 4545"}).exit_code, 1) << "a child outlived it";
   EXPECT_EQ(Run({"/usr/bin/pgrep", "-f", "sleep 4646"}).exit_code, 1);
+}
+
+// ContainerStats and ListContainerStats from the container's cgroup: they move when the
+// container burns CPU and fills memory (a 40 MB file on its /dev/shm tmpfs is charged to it).
+TEST_F(ExecAndSignalsTest, StatsMoveWithTheContainersCpuAndMemory) {
+  const std::string pod = RunPod(PodConfig("stats"));
+  const std::string busy = Start(pod, Root("busy", {"sh", "-c",
+                                                    "head -c 40000000 /dev/zero > /dev/shm/fill; "
+                                                    "while true; do :; done"}));
+  std::string created;
+  ASSERT_TRUE(Create(pod, Root("idle", {"sleep", "1000"}), &created).ok());
+  v1::ContainerStatsRequest req;
+  req.set_container_id(busy);
+  v1::ContainerStatsResponse resp;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return runtime_->ContainerStats(Ctx().get(), req, &resp).ok() &&
+               resp.stats().cpu().usage_core_nano_seconds().value() > 200'000'000 &&
+               resp.stats().memory().working_set_bytes().value() >= 40'000'000;
+      },
+      absl::Seconds(20)))
+      << resp.DebugString();
+  const v1::ContainerStats first = resp.stats();  // a copy: resp is read again below
+  EXPECT_EQ(first.attributes().id(), busy);
+  EXPECT_EQ(first.attributes().metadata().name(), "busy");
+  EXPECT_GT(first.cpu().timestamp(), 0);
+  EXPECT_GE(first.memory().usage_bytes().value(), first.memory().working_set_bytes().value());
+  absl::SleepFor(absl::Milliseconds(500));
+  ASSERT_TRUE(runtime_->ContainerStats(Ctx().get(), req, &resp).ok());
+  // A busy loop on one core: between a tenth of a core and the machine's all.
+  EXPECT_GT(resp.stats().cpu().usage_nano_cores().value(), 100'000'000u) << resp.DebugString();
+  EXPECT_GT(resp.stats().cpu().usage_core_nano_seconds().value(),
+            first.cpu().usage_core_nano_seconds().value());
+
+  // Listed with the pod's filter: the running one and the created one (nothing used yet).
+  v1::ListContainerStatsRequest list;
+  list.mutable_filter()->set_pod_sandbox_id(pod);
+  v1::ListContainerStatsResponse all;
+  ASSERT_TRUE(runtime_->ListContainerStats(Ctx().get(), list, &all).ok());
+  std::map<std::string, v1::ContainerStats> by_id;
+  for (const v1::ContainerStats& st : all.stats()) by_id[st.attributes().id()] = st;
+  ASSERT_EQ(by_id.size(), 2u);
+  EXPECT_GT(by_id.at(busy).memory().working_set_bytes().value(), 40'000'000u);
+  EXPECT_EQ(by_id.at(created).cpu().usage_core_nano_seconds().value(), 0u);
+  list.mutable_filter()->set_id(created);
+  ASSERT_TRUE(runtime_->ListContainerStats(Ctx().get(), list, &all).ok());
+  ASSERT_EQ(all.stats_size(), 1);
+  EXPECT_EQ(all.stats(0).attributes().id(), created);
+  req.set_container_id("no-such-container");
+  EXPECT_EQ(runtime_->ContainerStats(Ctx().get(), req, &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace

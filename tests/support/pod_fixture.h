@@ -154,6 +154,7 @@ class PodFixture : public ::testing::Test {
     EXPECT_FALSE(Exists(absl::StrCat(daemon_->run_dir, "/netns/", pod_id)));
     EXPECT_FALSE(Exists(absl::StrCat("/sys/fs/cgroup/memory/stockade/pod-", pod_id)));
     EXPECT_FALSE(Exists(absl::StrCat("/sys/fs/cgroup/pids/stockade/pod-", pod_id)));
+    EXPECT_FALSE(Exists(absl::StrCat("/sys/fs/cgroup/cpuacct/stockade/pod-", pod_id)));
     EXPECT_THAT(ReadFile("/proc/self/mountinfo"), ::testing::Not(::testing::HasSubstr(pod_id)));
     const RunResult shims =
         Run({"/usr/bin/pgrep", "-f", absl::StrCat("stockade-shim --pod-id ", pod_id)});
