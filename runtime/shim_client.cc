@@ -74,9 +74,8 @@ absl::StatusOr<Json> ParseReply(const std::string& reply) {
   return absl::FailedPreconditionError(message);
 }
 
-// What a container's process and an exec session's have in common, as the shim reads them.
-template <typename Spec>
-Json ProcessJson(const Spec& spec) {
+// The process fields of a start or exec request, as the shim reads them (ReadProcessFields).
+Json ProcessJson(const ShimProcessSpec& spec) {
   return {{"argv", spec.argv},
           {"env", spec.env},
           {"cwd", spec.cwd},
@@ -190,7 +189,8 @@ absl::StatusOr<pid_t> ShimClient::StartContainer(const std::string& id, const st
                       {"ro", m.read_only},
                       {"propagation", static_cast<int>(m.propagation)}});
   }
-  Json request = {{"op", "start"}, {"id", id}, {"log_path", log_path}, {"spec", ProcessJson(spec)}};
+  Json request = {
+      {"op", "start"}, {"id", id}, {"log_path", log_path}, {"spec", ProcessJson(spec.process)}};
   request["spec"].update({{"rootfs", spec.rootfs},
                           {"read_only_rootfs", spec.read_only_rootfs},
                           {"privileged", spec.privileged},
@@ -235,7 +235,7 @@ absl::Status ShimClient::Forget(const std::string& id) {
   return Call(dir_, {{"op", "forget"}, {"id", id}}).status();
 }
 
-absl::StatusOr<ShimExecResult> ShimClient::Exec(const std::string& id, const ShimExecSpec& spec,
+absl::StatusOr<ShimExecResult> ShimClient::Exec(const std::string& id, const ShimProcessSpec& spec,
                                                 absl::Duration timeout, size_t max_output) {
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoError(errno, "pipe");

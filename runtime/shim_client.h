@@ -7,7 +7,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -29,13 +28,20 @@ struct ShimLaunch {
   std::map<std::string, std::string> sysctls;
 };
 
-struct ShimContainerSpec {
-  std::string rootfs;
+// What a process the shim starts becomes: a container's init, or an exec session's command.
+struct ShimProcessSpec {
   std::vector<std::string> argv, env;
   std::string cwd = "/";
   uint32_t uid = 0, gid = 0;
   std::vector<uint32_t> additional_gids;
-  std::set<int> capabilities;
+  std::vector<int> capabilities;
+  bool no_new_privs = true;
+  std::vector<uint64_t> seccomp_filter;  // struct sock_filter[]; empty: none
+};
+
+struct ShimContainerSpec {
+  std::string rootfs;
+  ShimProcessSpec process;
   bool read_only_rootfs = false;
   bool privileged = false;
   std::string hostname_file, hosts_file, resolv_conf_file;
@@ -44,18 +50,6 @@ struct ShimContainerSpec {
   std::string pid_ns;  // "": its own; "pod"; "host"; "container:<id>": that one's
   std::vector<std::string> cgroup_procs_files;
   std::optional<int> oom_score_adj;
-  bool no_new_privs = true;
-  std::vector<uint64_t> seccomp_filter;  // struct sock_filter[]; empty: none
-};
-
-struct ShimExecSpec {
-  std::vector<std::string> argv, env;
-  std::string cwd = "/";
-  uint32_t uid = 0, gid = 0;
-  std::vector<uint32_t> additional_gids;
-  std::vector<int> capabilities;
-  bool no_new_privs = true;
-  std::vector<uint64_t> seccomp_filter;
 };
 
 struct ShimExecResult {
@@ -88,7 +82,7 @@ class ShimClient {
   // Runs a command in the running container `id` (the shim forks it; see exec_session.h),
   // reading its output here until the command ends; the shim kills its process group at the
   // timeout (zero: none). Output past `max_output` bytes is dropped and said so.
-  absl::StatusOr<ShimExecResult> Exec(const std::string& id, const ShimExecSpec& spec,
+  absl::StatusOr<ShimExecResult> Exec(const std::string& id, const ShimProcessSpec& spec,
                                       absl::Duration timeout, size_t max_output);
   // Drops an ended container's entry and exit record.
   absl::Status Forget(const std::string& id);

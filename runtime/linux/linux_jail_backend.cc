@@ -36,6 +36,24 @@ absl::StatusOr<std::vector<uint64_t>> FilterFor(const ProcessIdentity& p) {
   return SeccompFilter(*profile, p.capabilities);
 }
 
+// A process as the shim starts it: the identity, with its seccomp program built here (the shim
+// does not link libseccomp). The same for a container's init and an exec session.
+absl::StatusOr<ShimProcessSpec> ShimProcessOf(const ProcessIdentity& p) {
+  absl::StatusOr<std::vector<uint64_t>> filter = FilterFor(p);
+  if (!filter.ok()) return filter.status();
+  ShimProcessSpec s;
+  s.argv = p.argv;
+  s.env = p.env;
+  s.cwd = p.cwd.empty() ? "/" : p.cwd;
+  s.uid = p.uid;
+  s.gid = p.gid;
+  s.additional_gids = p.additional_gids;
+  s.capabilities = p.capabilities;
+  s.no_new_privs = p.no_new_privs;
+  s.seccomp_filter = *std::move(filter);
+  return s;
+}
+
 class LinuxJailBackend final : public JailBackend {
  public:
   LinuxJailBackend(const LinuxBackendOptions& options, LinuxCgroups& cgroups)
@@ -81,14 +99,9 @@ class LinuxJailBackend final : public JailBackend {
     if (!client.ok()) return client.status();
     ShimContainerSpec spec;
     spec.rootfs = launch.jail.rootfs;
-    spec.argv = launch.process.argv;
-    spec.env = launch.process.env;
-    spec.cwd = launch.process.cwd;
-    spec.uid = launch.process.uid;
-    spec.gid = launch.process.gid;
-    spec.additional_gids = launch.process.additional_gids;
-    spec.capabilities.insert(launch.process.capabilities.begin(),
-                             launch.process.capabilities.end());
+    absl::StatusOr<ShimProcessSpec> process = ShimProcessOf(launch.process);
+    if (!process.ok()) return process.status();
+    spec.process = *std::move(process);
     spec.read_only_rootfs = launch.jail.read_only_rootfs;
     spec.privileged = launch.jail.privileged;
     spec.hostname_file = launch.hostname_file;
@@ -113,12 +126,6 @@ class LinuxJailBackend final : public JailBackend {
     }
     spec.cgroup_procs_files = cgroups_.ProcsFiles(launch.resource_scope);
     spec.oom_score_adj = launch.oom_score_adj;
-    spec.no_new_privs = launch.process.no_new_privs;
-    {
-      absl::StatusOr<std::vector<uint64_t>> filter = FilterFor(launch.process);
-      if (!filter.ok()) return filter.status();
-      spec.seccomp_filter = *std::move(filter);
-    }
     return (*client)->StartContainer(launch.jail.container_id, launch.log_path, spec);
   }
 
@@ -180,19 +187,9 @@ class LinuxJailBackend final : public JailBackend {
                                   absl::Duration timeout) override {
     absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
     if (!client.ok()) return client.status();
-    ShimExecSpec spec;
-    spec.argv = identity.argv;
-    spec.env = identity.env;
-    spec.cwd = identity.cwd.empty() ? "/" : identity.cwd;
-    spec.uid = identity.uid;
-    spec.gid = identity.gid;
-    spec.additional_gids = identity.additional_gids;
-    spec.capabilities = identity.capabilities;
-    spec.no_new_privs = identity.no_new_privs;
-    absl::StatusOr<std::vector<uint64_t>> filter = FilterFor(identity);
-    if (!filter.ok()) return filter.status();
-    spec.seccomp_filter = *std::move(filter);
-    absl::StatusOr<ShimExecResult> r = (*client)->Exec(id, spec, timeout, kMaxExecOutput);
+    absl::StatusOr<ShimProcessSpec> process = ShimProcessOf(identity);
+    if (!process.ok()) return process.status();
+    absl::StatusOr<ShimExecResult> r = (*client)->Exec(id, *process, timeout, kMaxExecOutput);
     if (!r.ok()) return r.status();
     return ExecOutput{std::move(r->stdout_bytes), std::move(r->stderr_bytes), r->exit_code,
                       r->timed_out, r->truncated};

@@ -173,8 +173,8 @@ TEST(ShimClientTest, LaunchesTalksReconnectsAndShutsDown) {
   ASSERT_TRUE(shim.ok()) << shim.status();
   ShimContainerSpec spec;
   spec.rootfs = rootfs;
-  spec.argv = {"/bin/sh", "-c", "echo from the client; exit 4"};
-  spec.env = {"PATH=/bin"};
+  spec.process.argv = {"/bin/sh", "-c", "echo from the client; exit 4"};
+  spec.process.env = {"PATH=/bin"};
   absl::StatusOr<pid_t> pid = (*shim)->StartContainer("c1", dir.Sub("c1.log"), spec);
   ASSERT_TRUE(pid.ok()) << pid.status();
   EXPECT_GT(*pid, 0);
