@@ -76,6 +76,9 @@ absl::Status RuntimeServiceImpl::DoCreateContainer(
   spec.labels.insert(config.labels().begin(), config.labels().end());
   spec.annotations.insert(config.annotations().begin(), config.annotations().end());
   spec.log_path = config.log_path();
+  spec.stdin = config.stdin();
+  spec.stdin_once = config.stdin_once();
+  spec.tty = config.tty();
   const runtime::v1::LinuxContainerConfig& linux = config.linux();
   spec.limits = ToLimits(linux.resources());
   if (linux.resources().oom_score_adj() != 0) {

@@ -27,31 +27,45 @@ void FillMetadata(const ContainerView& c, runtime::v1::ContainerMetadata& out) {
   out.set_attempt(c.attempt);
 }
 
-void FillStats(const ContainerStatsView& s, runtime::v1::ContainerStats& out) {
+}  // namespace
+
+void FillCpuUsage(int64_t timestamp, const ScopeUsage& usage, std::optional<uint64_t> nano_cores,
+                  runtime::v1::CpuUsage& cpu) {
+  cpu.set_timestamp(timestamp);
+  cpu.mutable_usage_core_nano_seconds()->set_value(usage.cpu_usage_ns);
+  if (nano_cores) cpu.mutable_usage_nano_cores()->set_value(*nano_cores);
+}
+
+void FillMemoryUsage(int64_t timestamp, const ScopeUsage& usage, runtime::v1::MemoryUsage& memory) {
+  memory.set_timestamp(timestamp);
+  memory.mutable_working_set_bytes()->set_value(usage.memory_working_set_bytes);
+  memory.mutable_usage_bytes()->set_value(usage.memory_usage_bytes);
+  memory.mutable_rss_bytes()->set_value(usage.memory_rss_bytes);
+  memory.mutable_page_faults()->set_value(usage.page_faults);
+  memory.mutable_major_page_faults()->set_value(usage.major_page_faults);
+}
+
+void FillContainerStats(const ContainerStatsView& s, runtime::v1::ContainerStats& out) {
   runtime::v1::ContainerAttributes& a = *out.mutable_attributes();
   a.set_id(s.container.id);
   FillMetadata(s.container, *a.mutable_metadata());
   a.mutable_labels()->insert(s.container.labels.begin(), s.container.labels.end());
   a.mutable_annotations()->insert(s.container.annotations.begin(), s.container.annotations.end());
-  runtime::v1::CpuUsage& cpu = *out.mutable_cpu();
-  cpu.set_timestamp(s.timestamp_unix_nano);
-  cpu.mutable_usage_core_nano_seconds()->set_value(s.usage.cpu_usage_ns);
-  if (s.usage_nano_cores) cpu.mutable_usage_nano_cores()->set_value(*s.usage_nano_cores);
+  FillCpuUsage(s.timestamp_unix_nano, s.usage, s.usage_nano_cores, *out.mutable_cpu());
   runtime::v1::MemoryUsage& memory = *out.mutable_memory();
-  memory.set_timestamp(s.timestamp_unix_nano);
-  memory.mutable_working_set_bytes()->set_value(s.usage.memory_working_set_bytes);
-  memory.mutable_usage_bytes()->set_value(s.usage.memory_usage_bytes);
-  memory.mutable_rss_bytes()->set_value(s.usage.memory_rss_bytes);
-  memory.mutable_page_faults()->set_value(s.usage.page_faults);
-  memory.mutable_major_page_faults()->set_value(s.usage.major_page_faults);
+  FillMemoryUsage(s.timestamp_unix_nano, s.usage, memory);
+  if (s.writable_layer) {
+    runtime::v1::FilesystemUsage& fs = *out.mutable_writable_layer();
+    fs.set_timestamp(s.timestamp_unix_nano);
+    fs.mutable_used_bytes()->set_value(s.writable_layer->bytes);
+    fs.mutable_inodes_used()->set_value(s.writable_layer->inodes);
+  }
   if (s.container.limits.memory_limit_bytes && *s.container.limits.memory_limit_bytes > 0) {
     const uint64_t limit = static_cast<uint64_t>(*s.container.limits.memory_limit_bytes);
     memory.mutable_available_bytes()->set_value(
         limit > s.usage.memory_working_set_bytes ? limit - s.usage.memory_working_set_bytes : 0);
   }
 }
-
-}  // namespace
 
 absl::Status RuntimeServiceImpl::DoContainerStatus(
     const runtime::v1::ContainerStatusRequest& request,
@@ -172,7 +186,7 @@ absl::Status RuntimeServiceImpl::DoContainerStats(const runtime::v1::ContainerSt
   if (request.container_id().empty()) return absl::InvalidArgumentError("container_id is required");
   absl::StatusOr<ContainerStatsView> stats = core_.ContainerStats(request.container_id());
   if (!stats.ok()) return stats.status();
-  FillStats(*stats, *response.mutable_stats());
+  FillContainerStats(*stats, *response.mutable_stats());
   return absl::OkStatus();
 }
 
@@ -185,7 +199,7 @@ absl::Status RuntimeServiceImpl::DoListContainerStats(
   filter.labels.insert(request.filter().label_selector().begin(),
                        request.filter().label_selector().end());
   for (const ContainerStatsView& s : core_.ListContainerStats(filter)) {
-    FillStats(s, *response.add_stats());
+    FillContainerStats(s, *response.add_stats());
   }
   return absl::OkStatus();
 }

@@ -49,6 +49,11 @@ class RpcInstrumentation {
   // Refuses new calls from now on and waits until the calls in flight have finished or
   // `deadline` passes. Returns how many were still running at the deadline.
   int Drain(absl::Time deadline);
+  // Drain() has begun: long-lived streams end.
+  bool draining() {
+    absl::MutexLock lock(&calls_mu_);
+    return draining_;
+  }
 
   // An UNIMPLEMENTED status for a CRI method stockade does not serve yet.
   static absl::Status NotImplementedYet(absl::string_view method);

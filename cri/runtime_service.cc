@@ -112,20 +112,19 @@ grpc::Status RuntimeServiceImpl::ExecSync(grpc::ServerContext* context,
 grpc::Status RuntimeServiceImpl::Exec(grpc::ServerContext* context,
                                       const runtime::v1::ExecRequest* request,
                                       runtime::v1::ExecResponse* response) {
-  return rpc_.Serve("Exec", [] { return RpcInstrumentation::NotImplementedYet("Exec"); });
+  return rpc_.Serve("Exec", [&] { return DoExec(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::Attach(grpc::ServerContext* context,
                                         const runtime::v1::AttachRequest* request,
                                         runtime::v1::AttachResponse* response) {
-  return rpc_.Serve("Attach", [] { return RpcInstrumentation::NotImplementedYet("Attach"); });
+  return rpc_.Serve("Attach", [&] { return DoAttach(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::PortForward(grpc::ServerContext* context,
                                              const runtime::v1::PortForwardRequest* request,
                                              runtime::v1::PortForwardResponse* response) {
-  return rpc_.Serve("PortForward",
-                    [] { return RpcInstrumentation::NotImplementedYet("PortForward"); });
+  return rpc_.Serve("PortForward", [&] { return DoPortForward(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::ContainerStats(grpc::ServerContext* context,
@@ -151,15 +150,14 @@ grpc::Status RuntimeServiceImpl::StreamContainerStats(
 grpc::Status RuntimeServiceImpl::PodSandboxStats(grpc::ServerContext* context,
                                                  const runtime::v1::PodSandboxStatsRequest* request,
                                                  runtime::v1::PodSandboxStatsResponse* response) {
-  return rpc_.Serve("PodSandboxStats",
-                    [] { return RpcInstrumentation::NotImplementedYet("PodSandboxStats"); });
+  return rpc_.Serve("PodSandboxStats", [&] { return DoPodSandboxStats(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::ListPodSandboxStats(
     grpc::ServerContext* context, const runtime::v1::ListPodSandboxStatsRequest* request,
     runtime::v1::ListPodSandboxStatsResponse* response) {
   return rpc_.Serve("ListPodSandboxStats",
-                    [] { return RpcInstrumentation::NotImplementedYet("ListPodSandboxStats"); });
+                    [&] { return DoListPodSandboxStats(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::StreamPodSandboxStats(
@@ -206,8 +204,7 @@ grpc::Status RuntimeServiceImpl::RestorePod(grpc::ServerContext* context,
 grpc::Status RuntimeServiceImpl::GetContainerEvents(
     grpc::ServerContext* context, const runtime::v1::GetEventsRequest* request,
     grpc::ServerWriter<runtime::v1::ContainerEventResponse>* writer) {
-  return rpc_.Serve("GetContainerEvents",
-                    [] { return RpcInstrumentation::NotImplementedYet("GetContainerEvents"); });
+  return rpc_.Serve("GetContainerEvents", [&] { return DoGetContainerEvents(*context, *writer); });
 }
 
 grpc::Status RuntimeServiceImpl::ListMetricDescriptors(

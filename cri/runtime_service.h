@@ -21,11 +21,18 @@ struct DaemonInfo {
   std::string config_json;      // the effective config, for Status(verbose)
 };
 
+class StreamingServer;
+
 class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
  public:
   RuntimeServiceImpl(RpcInstrumentation& rpc, const Config& config, const DaemonInfo& daemon,
-                     RuntimeSettings& settings, RuntimeCore& core)
-      : rpc_(rpc), config_(config), daemon_(daemon), settings_(settings), core_(core) {}
+                     RuntimeSettings& settings, RuntimeCore& core, StreamingServer& streaming)
+      : rpc_(rpc),
+        config_(config),
+        daemon_(daemon),
+        settings_(settings),
+        core_(core),
+        streaming_(streaming) {}
 
   grpc::Status Version(grpc::ServerContext* context, const runtime::v1::VersionRequest* request,
                        runtime::v1::VersionResponse* response) override;
@@ -164,6 +171,18 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
                                     runtime::v1::ReopenContainerLogResponse& response);
   absl::Status DoExecSync(const runtime::v1::ExecSyncRequest& request,
                           runtime::v1::ExecSyncResponse& response);
+  absl::Status DoExec(const runtime::v1::ExecRequest& request, runtime::v1::ExecResponse& response);
+  absl::Status DoAttach(const runtime::v1::AttachRequest& request,
+                        runtime::v1::AttachResponse& response);
+  absl::Status DoPortForward(const runtime::v1::PortForwardRequest& request,
+                             runtime::v1::PortForwardResponse& response);
+  absl::Status DoPodSandboxStats(const runtime::v1::PodSandboxStatsRequest& request,
+                                 runtime::v1::PodSandboxStatsResponse& response);
+  absl::Status DoListPodSandboxStats(const runtime::v1::ListPodSandboxStatsRequest& request,
+                                     runtime::v1::ListPodSandboxStatsResponse& response);
+  absl::Status DoGetContainerEvents(
+      grpc::ServerContext& context,
+      grpc::ServerWriter<runtime::v1::ContainerEventResponse>& writer);
   absl::Status DoContainerStats(const runtime::v1::ContainerStatsRequest& request,
                                 runtime::v1::ContainerStatsResponse& response);
   absl::Status DoListContainerStats(const runtime::v1::ListContainerStatsRequest& request,
@@ -185,6 +204,7 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
   const DaemonInfo& daemon_;
   RuntimeSettings& settings_;
   RuntimeCore& core_;
+  StreamingServer& streaming_;
 };
 
 }  // namespace stockade

@@ -1,9 +1,13 @@
 #include "imagestore/snapshot_dirs.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -54,6 +58,39 @@ absl::StatusOr<std::string> CreateSnapshotDir(const std::string& root, const std
 void RemoveTreeQuietly(const std::string& path) {
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
+}
+
+absl::StatusOr<DiskUsage> TreeUsage(const std::string& path) {
+  struct stat root;
+  if (::lstat(path.c_str(), &root) != 0) {
+    return absl::NotFoundError(absl::StrCat(path, ": ", std::strerror(errno)));
+  }
+  DiskUsage usage;
+  std::set<std::pair<dev_t, ino_t>> seen;  // hard links count once, as du does
+  std::vector<std::string> dirs = {path};
+  while (!dirs.empty()) {
+    const std::string dir = std::move(dirs.back());
+    dirs.pop_back();
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) continue;  // removed meanwhile, or unreadable
+    while (dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      const std::string child = dir + "/" + e->d_name;
+      struct stat st;
+      if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (st.st_dev != root.st_dev) continue;
+      if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) && !seen.insert({st.st_dev, st.st_ino}).second) {
+        continue;
+      }
+      usage.inodes += 1;
+      usage.bytes += static_cast<uint64_t>(st.st_blocks) * 512;
+      if (S_ISDIR(st.st_mode)) dirs.push_back(child);
+    }
+    ::closedir(d);
+  }
+  usage.inodes += 1;
+  usage.bytes += static_cast<uint64_t>(root.st_blocks) * 512;
+  return usage;
 }
 
 }  // namespace stockade

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "imagestore/snapshotter.h"
 
 namespace stockade {
 
@@ -15,5 +16,8 @@ absl::StatusOr<std::vector<std::string>> ListSnapshotKeys(const std::string& roo
 // Creates `<root>/<key>`; AlreadyExists if it is there.
 absl::StatusOr<std::string> CreateSnapshotDir(const std::string& root, const std::string& key);
 void RemoveTreeQuietly(const std::string& path);
+// du of the tree at `path` (not crossing into other filesystems, links not followed); NotFound
+// when it is not there.
+absl::StatusOr<DiskUsage> TreeUsage(const std::string& path);
 
 }  // namespace stockade

@@ -3,6 +3,7 @@
 // copy (anywhere; slower, more disk). ZFS clones come with the FreeBSD backend.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +11,11 @@
 #include "absl/status/statusor.h"
 
 namespace stockade {
+
+struct DiskUsage {
+  uint64_t bytes = 0;   // allocated blocks, as du counts them
+  uint64_t inodes = 0;  // files, directories, links
+};
 
 class Snapshotter {
  public:
@@ -23,6 +29,9 @@ class Snapshotter {
   virtual absl::Status Remove(const std::string& key) = 0;
   // The keys that exist (for reconciliation after a restart).
   virtual absl::StatusOr<std::vector<std::string>> List() const = 0;
+  // What the snapshot's writable part holds: the container's writes (the upper dir of an
+  // overlay; the whole copy). NotFound for an unknown key.
+  virtual absl::StatusOr<DiskUsage> Usage(const std::string& key) const = 0;
 };
 
 // Linux only (snapshotter_overlay_linux.cc).

@@ -135,6 +135,10 @@ class CopySnapshotter : public Snapshotter {
  public:
   explicit CopySnapshotter(std::string root) : root_(std::move(root)) {}
   std::string Name() const override { return "copy"; }
+  absl::StatusOr<DiskUsage> Usage(const std::string& key) const override {
+    if (absl::Status s = ValidateSnapshotKey(key); !s.ok()) return s;
+    return TreeUsage(absl::StrCat(root_, "/", key, "/rootfs"));
+  }
 
   absl::StatusOr<std::string> Prepare(const std::string& key,
                                       const std::vector<std::string>& layers) override {

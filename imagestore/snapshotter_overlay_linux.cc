@@ -21,6 +21,10 @@ class OverlaySnapshotter : public Snapshotter {
  public:
   explicit OverlaySnapshotter(std::string root) : root_(std::move(root)) {}
   std::string Name() const override { return "overlayfs"; }
+  absl::StatusOr<DiskUsage> Usage(const std::string& key) const override {
+    if (absl::Status s = ValidateSnapshotKey(key); !s.ok()) return s;
+    return TreeUsage(absl::StrCat(root_, "/", key, "/upper"));
+  }
 
   absl::StatusOr<std::string> Prepare(const std::string& key,
                                       const std::vector<std::string>& layers) override {

@@ -229,6 +229,9 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
   for (const VolumeMount& m : spec.mounts) *c.add_mounts() = ToRecord(m);
   *c.mutable_resources() = ToRecord(spec.limits);
   c.set_stop_signal(image->stop_signal);
+  c.set_stdin(spec.stdin);
+  c.set_stdin_once(spec.stdin && spec.stdin_once);
+  c.set_tty(spec.tty);
   for (const std::string& layer : image->layers) c.add_layer_dirs(layer);
   c.set_cgroup_path(absl::StrCat(pod->cgroup_path(), "/ctr-", id));
   c.set_pid_mode(
@@ -297,6 +300,7 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
   if (absl::Status s = tables_->Put(c); !s.ok()) return s;
   std::move(rollback).Cancel();
   std::move(release_name).Cancel();
+  Emit(c, ContainerEventType::kCreated);
   return id;
 }
 

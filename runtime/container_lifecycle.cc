@@ -49,6 +49,9 @@ ContainerView ToView(const v1::ContainerRecord& r) {
   return v;
 }
 
+}  // namespace
+
+// Also the identity of streamed exec sessions (container_streams.cc).
 ProcessIdentity IdentityOf(const v1::ProcessRecord& p) {
   ProcessIdentity id;
   id.argv.assign(p.argv().begin(), p.argv().end());
@@ -65,6 +68,8 @@ ProcessIdentity IdentityOf(const v1::ProcessRecord& p) {
   id.seccomp_profile = p.seccomp_profile();
   return id;
 }
+
+namespace {
 
 bool Live(const v1::ContainerRecord& c) {
   return c.state() == v1::CONTAINER_STATE_RUNNING || c.state() == v1::CONTAINER_STATE_STOPPING;
@@ -91,7 +96,30 @@ absl::Status RuntimeCore::RecordExit(v1::ContainerRecord& c, const ContainerExit
   } else {
     c.set_reason(exit.exit_code == 0 ? "Completed" : "Error");
   }
-  return tables_->Put(c);
+  if (absl::Status s = tables_->Put(c); !s.ok()) return s;
+  Emit(c, ContainerEventType::kStopped);
+  return absl::OkStatus();
+}
+
+void RuntimeCore::Emit(const v1::ContainerRecord& c, ContainerEventType type) {
+  events_.Publish({c.id(), c.pod_id(), type, absl::GetCurrentTimeNanos()});
+}
+
+void RuntimeCore::WatchExits(absl::Duration interval) {
+  if (watcher_.joinable()) return;
+  watcher_ = std::thread([this, interval] {
+    while (!stop_watching_.WaitForNotificationWithTimeout(interval)) {
+      for (const v1::ContainerRecord& listed : tables_->Containers()) {
+        if (listed.state() != v1::CONTAINER_STATE_RUNNING) continue;
+        if (!deps_.backend.HasExited(PodDir(listed.pod_id()), listed.id())) continue;
+        // Recorded under the container's lock, as any other path that notices the exit.
+        IdLocks::Held lock = locks_->TryLock(listed.id());
+        if (!lock.held()) continue;  // a call in progress will notice it
+        std::optional<v1::ContainerRecord> c = tables_->Container(listed.id());
+        if (c) Refresh(*c);
+      }
+    }
+  });
 }
 
 void RuntimeCore::Refresh(v1::ContainerRecord& c) {
@@ -157,6 +185,9 @@ absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
   }
   launch.resource_scope = c->cgroup_path();
   if (c->process().has_oom_score_adj()) launch.oom_score_adj = c->process().oom_score_adj();
+  launch.stdin = c->stdin();
+  launch.stdin_once = c->stdin_once();
+  launch.tty = c->tty();
 
   // Taken before the process exists: a process that ends at once must not have finished
   // before it started.
@@ -184,12 +215,15 @@ absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
     c->set_message(std::string(pid.status().message()));
     c->set_finished_at_unix_nano(absl::GetCurrentTimeNanos());
     tables_->Put(*c).IgnoreError();
+    Emit(*c, ContainerEventType::kStopped);
     return pid.status();
   }
   c->set_pid(*pid);
   c->set_started_at_unix_nano(started_at);
   c->set_state(v1::CONTAINER_STATE_RUNNING);
-  return tables_->Put(*c);
+  if (absl::Status s = tables_->Put(*c); !s.ok()) return s;
+  Emit(*c, ContainerEventType::kStarted);
+  return absl::OkStatus();
 }
 
 absl::Status RuntimeCore::StopContainerLocked(v1::ContainerRecord& c, absl::Duration timeout) {
@@ -263,6 +297,7 @@ absl::Status RuntimeCore::RemoveContainerLocked(v1::ContainerRecord c) {
   deps_.backend.ForgetContainer(PodDir(c.pod_id()), c.id()).IgnoreError();
   if (absl::Status s = tables_->DeleteContainer(c.id()); !s.ok()) return s;
   container_ids_.Remove(c.id());
+  Emit(c, ContainerEventType::kDeleted);
   if (std::optional<v1::PodRecord> pod = tables_->Pod(c.pod_id())) {
     names_.Release(
         ContainerName(c.name(), pod->name(), pod->namespace_(), pod->uid(), c.attempt()));

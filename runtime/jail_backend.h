@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,7 +17,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "runtime/common/unique_fd.h"
 #include "runtime/jail_spec.h"
+#include "runtime/process_stream.h"
 
 namespace stockade {
 
@@ -55,6 +58,7 @@ struct ContainerLaunch {
   std::string target_id;       // kTarget: that container (the backend may find it by its id)
   std::string resource_scope;  // the limiter's scope the process starts in
   std::optional<int> oom_score_adj;
+  bool stdin = false, stdin_once = false, tty = false;  // CRI ContainerConfig's
 };
 
 // A container's process as its pod's shim saw it end. Exit code 128+N for signal N.
@@ -81,6 +85,12 @@ struct ExecOutput {
 // room for the rest of the response, which must fit kubelet's 16 MiB message limit.
 inline constexpr size_t kMaxExecOutput = (16 << 20) - (64 << 10);
 
+struct InterfaceCounters {
+  std::string name;
+  uint64_t rx_bytes = 0, rx_packets = 0, rx_errors = 0, rx_dropped = 0;
+  uint64_t tx_bytes = 0, tx_packets = 0, tx_errors = 0, tx_dropped = 0;
+};
+
 class JailBackend {
  public:
   virtual ~JailBackend() = default;
@@ -100,6 +110,8 @@ class JailBackend {
   // gone; NotFound when the shim never started it.
   virtual absl::StatusOr<ContainerRunState> InspectContainer(const std::string& dir,
                                                              const std::string& container_id) = 0;
+  // Whether the shim recorded the container's exit (cheap: for polling many containers).
+  virtual bool HasExited(const std::string& dir, const std::string& container_id) = 0;
   // Drops what the shim keeps of an ended container (its exit record).
   virtual absl::Status ForgetContainer(const std::string& dir, const std::string& container_id) = 0;
   virtual absl::Status ReopenLog(const std::string& dir, const std::string& container_id) = 0;
@@ -113,6 +125,25 @@ class JailBackend {
   virtual absl::StatusOr<ExecOutput> Exec(const std::string& dir, const std::string& container_id,
                                           const ProcessIdentity& identity,
                                           absl::Duration timeout) = 0;
+  // The same, for a client that streams the command's stdio (kubectl exec): the command runs
+  // until it ends or the stream is closed (closing it kills the command's process group).
+  virtual absl::StatusOr<std::unique_ptr<ProcessStream>> ExecStream(const std::string& dir,
+                                                                    const std::string& container_id,
+                                                                    const ProcessIdentity& identity,
+                                                                    bool tty, bool stdin) = 0;
+  // Joins the running container's stdio (kubectl attach); `tty` is the container's own.
+  virtual absl::StatusOr<std::unique_ptr<ProcessStream>> Attach(const std::string& dir,
+                                                                const std::string& container_id,
+                                                                bool tty, bool stdin, bool stdout,
+                                                                bool stderr) = 0;
+  // A TCP connection to `port` on the pod's loopback (IPv4, then IPv6), made in its network
+  // namespace (jail); on the node's with host networking.
+  virtual absl::StatusOr<UniqueFd> DialPod(const std::string& pod_id, bool host_network,
+                                           int port) = 0;
+  // The byte and error counters of the pod's interfaces but loopback (none on the host
+  // network: the node's are not the pod's).
+  virtual absl::StatusOr<std::vector<InterfaceCounters>> PodInterfaces(const std::string& pod_id,
+                                                                       bool host_network) = 0;
 };
 
 // What a scope's processes use now, as the kernel counts it (cgroups; rctl on FreeBSD).
@@ -122,6 +153,7 @@ struct ScopeUsage {
   uint64_t memory_working_set_bytes = 0;  // usage less the inactive file cache, as kubelet counts
   uint64_t memory_rss_bytes = 0;
   uint64_t page_faults = 0, major_page_faults = 0;
+  uint64_t process_count = 0;  // processes (threads on Linux: pids counts tasks) in the scope
 };
 
 class ResourceLimiter {

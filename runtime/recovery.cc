@@ -20,7 +20,10 @@ RuntimeCore::RuntimeCore(const Deps& deps, const RuntimeCoreOptions& options)
       locks_(std::make_unique<IdLocks>()),
       tables_(std::make_unique<CoreTables>(deps.store)) {}
 
-RuntimeCore::~RuntimeCore() = default;
+RuntimeCore::~RuntimeCore() {
+  stop_watching_.Notify();
+  if (watcher_.joinable()) watcher_.join();
+}
 
 absl::StatusOr<std::unique_ptr<RuntimeCore>> RuntimeCore::Open(const Deps& deps,
                                                                const RuntimeCoreOptions& options) {

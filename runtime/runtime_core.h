@@ -11,12 +11,16 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "imagestore/snapshotter.h"
+#include "runtime/container_events.h"
 #include "runtime/container_image.h"
 #include "runtime/ids.h"
 #include "runtime/jail_backend.h"
@@ -75,6 +79,7 @@ struct ContainerSpec {
   std::string seccomp_profile_path;  // kLocalhost: an absolute path on the node
   ResourceLimits limits;
   std::optional<int64_t> oom_score_adj;
+  bool stdin = false, stdin_once = false, tty = false;
 };
 
 struct PodSandboxView {
@@ -102,6 +107,7 @@ struct ContainerView {
   std::vector<VolumeMount> mounts;
   ResourceLimits limits;
   int pid = 0;
+  bool stdin = false, tty = false;
 };
 
 // A container's use of the node, for ContainerStats and ListContainerStats.
@@ -111,6 +117,18 @@ struct ContainerStatsView {
   ScopeUsage usage;
   // CPU cores used since the previous sample of this container (nullopt at the first).
   std::optional<uint64_t> usage_nano_cores;
+  std::optional<DiskUsage> writable_layer;  // what the container wrote to its rootfs
+};
+
+// A ready pod's use of the node: its resource scope (every container of it), its interfaces,
+// and its containers'.
+struct PodStatsView {
+  PodSandboxView pod;
+  int64_t timestamp_unix_nano = 0;
+  ScopeUsage usage;
+  std::optional<uint64_t> usage_nano_cores;
+  std::vector<InterfaceCounters> interfaces;
+  std::vector<ContainerStatsView> containers;
 };
 
 struct PodFilter {
@@ -174,9 +192,29 @@ class RuntimeCore {
   // Every state but CREATING, as containerd lists them (see container_stats.cc).
   absl::StatusOr<ContainerStatsView> ContainerStats(const std::string& id);
   std::vector<ContainerStatsView> ListContainerStats(const ContainerFilter& filter);
+  // Ready pods only (FailedPrecondition for one that is not), as containerd.
+  absl::StatusOr<PodStatsView> PodStats(const std::string& id);
+  std::vector<PodStatsView> ListPodStats(const PodFilter& filter);
+  // For the streaming server (see container_streams.cc): a command with a client on its
+  // stdio; a client on a running container's stdio; a connection to a port of a ready pod.
+  absl::StatusOr<std::unique_ptr<ProcessStream>> ExecStream(const std::string& id,
+                                                            const std::vector<std::string>& argv,
+                                                            bool tty, bool stdin);
+  absl::StatusOr<std::unique_ptr<ProcessStream>> Attach(const std::string& id, bool stdin,
+                                                        bool stdout, bool stderr);
+  absl::StatusOr<UniqueFd> DialPod(const std::string& pod_id, int port);
+  // The container, when it runs (FailedPrecondition naming `purpose` otherwise).
+  absl::StatusOr<ContainerView> RunningContainer(const std::string& id, absl::string_view purpose);
+  absl::StatusOr<PodSandboxView> ReadyPod(const std::string& id);
 
   // The pods' run directory.
   std::string PodDir(const std::string& pod_id) const;
+
+  // Lifecycle events of every container, in order (GetContainerEvents).
+  ContainerEvents& events() { return events_; }
+  // Notices containers' exits every `interval` (a STOPPED event without waiting for a call
+  // that looks at the container), until the core is destroyed.
+  void WatchExits(absl::Duration interval);
 
  private:
   RuntimeCore(const Deps& deps, const RuntimeCoreOptions& options);
@@ -205,7 +243,11 @@ class RuntimeCore {
   void Refresh(v1::ContainerRecord& container);
   absl::Status RecordExit(v1::ContainerRecord& container, const ContainerExit& exit);
   absl::StatusOr<std::string> ResolveContainer(const std::string& id) const;
+  void Emit(const v1::ContainerRecord& c, ContainerEventType type);
   ContainerStatsView StatsOf(ContainerView view, const std::string& scope);
+  PodStatsView PodStatsOf(PodSandboxView pod, const v1::PodRecord& record);
+  // Cores used since the previous sample under `key` (nullopt at the first); keeps this one.
+  std::optional<uint64_t> NanoCores(const std::string& key, int64_t at_unix_nano, uint64_t cpu_ns);
 
   Deps deps_;
   RuntimeCoreOptions options_;
@@ -221,6 +263,9 @@ class RuntimeCore {
   };
   absl::Mutex samples_mu_;
   std::map<std::string, CpuSample> cpu_samples_ ABSL_GUARDED_BY(samples_mu_);
+  ContainerEvents events_;
+  absl::Notification stop_watching_;
+  std::thread watcher_;
 };
 
 }  // namespace stockade

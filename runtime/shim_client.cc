@@ -145,6 +145,8 @@ absl::StatusOr<std::unique_ptr<ShimClient>> ShimClient::Launch(const ShimLaunch&
     ::dup2(devnull, 0);
     ::dup2(write_end.get(), 1);
     ::dup2(devnull, 2);
+    // Nothing of the daemon's (gRPC, RocksDB, client connections) goes to the shim.
+    ::close_range(3, ~0U, 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -203,6 +205,8 @@ absl::StatusOr<pid_t> ShimClient::StartContainer(const std::string& id, const st
                           {"pid_ns", spec.pid_ns},
                           {"cgroup_procs", spec.cgroup_procs_files}});
   if (spec.oom_score_adj) request["spec"]["oom_score_adj"] = *spec.oom_score_adj;
+  request["spec"].update(
+      {{"stdin", spec.stdin}, {"stdin_once", spec.stdin_once}, {"tty", spec.tty}});
   absl::StatusOr<Json> reply = Call(dir_, request);
   if (!reply.ok()) return reply.status();
   return reply->value("pid", -1);
@@ -314,5 +318,117 @@ absl::StatusOr<ShimExecResult> ShimClient::Exec(const std::string& id, const Shi
 }
 
 absl::Status ShimClient::Shutdown() { return Call(dir_, {{"op", "shutdown"}}).status(); }
+
+}  // namespace stockade
+
+namespace stockade {
+namespace {
+
+absl::Status MakePipe(UniqueFd& read_end, UniqueFd& write_end) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe");
+  read_end.Reset(p[0]);
+  write_end.Reset(p[1]);
+  return absl::OkStatus();
+}
+
+void SetNonBlocking(const UniqueFd& fd) {
+  if (fd) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+}
+
+// Sends a streamed session's request with the process's ends of its stdio; the connection
+// becomes the stream's `done`.
+absl::Status SendStreamRequest(const std::string& dir, const Json& request,
+                               const std::vector<UniqueFd>& theirs, ShimStream& stream) {
+  absl::StatusOr<UniqueFd> conn = Dial(dir);
+  if (!conn.ok()) return conn.status();
+  std::vector<int> fds;
+  for (const UniqueFd& fd : theirs) fds.push_back(fd.get());
+  if (absl::Status s = SendWithFds(conn->get(), request.dump() + "\n", fds); !s.ok()) return s;
+  stream.done = *std::move(conn);
+  SetNonBlocking(stream.input);
+  SetNonBlocking(stream.output);
+  SetNonBlocking(stream.errors);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ShimStream> ShimClient::OpenExec(const std::string& id, const ShimProcessSpec& spec,
+                                                bool tty, bool with_stdin) {
+  ShimStream stream;
+  std::vector<UniqueFd> theirs;  // the command's ends, sent to the shim
+  if (tty) {
+    stream.output.Reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!stream.output || ::grantpt(stream.output.get()) != 0 ||
+        ::unlockpt(stream.output.get()) != 0) {
+      return ErrnoError(errno, "allocate a terminal for the exec session");
+    }
+    char name[128];
+    if (::ptsname_r(stream.output.get(), name, sizeof(name)) != 0) {
+      return ErrnoError(errno, "name the exec session's terminal");
+    }
+    theirs.emplace_back(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!theirs.back()) return ErrnoError(errno, absl::StrCat("open ", name));
+    if (with_stdin) stream.input.Reset(::fcntl(stream.output.get(), F_DUPFD_CLOEXEC, 0));
+  } else {
+    UniqueFd r, w;
+    if (with_stdin) {
+      if (absl::Status s = MakePipe(r, w); !s.ok()) return s;
+      stream.input = std::move(w);
+      theirs.push_back(std::move(r));
+    }
+    for (UniqueFd* mine : {&stream.output, &stream.errors}) {
+      if (absl::Status s = MakePipe(r, w); !s.ok()) return s;
+      *mine = std::move(r);
+      theirs.push_back(std::move(w));
+    }
+  }
+  const Json request = {{"op", "exec"},        {"id", id},
+                        {"timeout_ms", 0},     {"tty", tty},
+                        {"stdin", with_stdin}, {"spec", ProcessJson(spec)}};
+  if (absl::Status s = SendStreamRequest(dir_, request, theirs, stream); !s.ok()) return s;
+  return stream;
+}
+
+absl::StatusOr<ShimStream> ShimClient::Attach(const std::string& id, bool in, bool out, bool err) {
+  ShimStream stream;
+  std::vector<UniqueFd> theirs;
+  UniqueFd r, w;
+  if (in) {
+    if (absl::Status s = MakePipe(r, w); !s.ok()) return s;
+    stream.input = std::move(w);
+    theirs.push_back(std::move(r));
+  }
+  for (auto [wanted, mine] : {std::pair{out, &stream.output}, std::pair{err, &stream.errors}}) {
+    if (!wanted) continue;
+    if (absl::Status s = MakePipe(r, w); !s.ok()) return s;
+    *mine = std::move(r);
+    theirs.push_back(std::move(w));
+  }
+  const Json request = {
+      {"op", "attach"}, {"id", id}, {"stdin", in}, {"stdout", out}, {"stderr", err}};
+  if (absl::Status s = SendStreamRequest(dir_, request, theirs, stream); !s.ok()) return s;
+  return stream;
+}
+
+absl::Status ShimClient::ResizeTerminal(const std::string& id, uint16_t width, uint16_t height) {
+  return Call(dir_, {{"op", "resize"}, {"id", id}, {"width", width}, {"height", height}}).status();
+}
+
+absl::StatusOr<int> ShimClient::ReadStreamEnd(int done_fd) {
+  std::string reply;
+  char buf[4096];
+  while (reply.find('\n') == std::string::npos) {
+    const ssize_t n = ::recv(done_fd, buf, sizeof(buf), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    reply.append(buf, static_cast<size_t>(n));
+  }
+  if (reply.empty()) return absl::UnavailableError("the pod's shim went away during the session");
+  absl::StatusOr<Json> doc = ParseReply(reply.substr(0, reply.find('\n')));
+  if (!doc.ok()) return doc.status();
+  return doc->value("exit_code", 0);
+}
 
 }  // namespace stockade

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "runtime/common/unique_fd.h"
 #include "runtime/jail_spec.h"
 
 namespace stockade {
@@ -50,6 +51,15 @@ struct ShimContainerSpec {
   std::string pid_ns;  // "": its own; "pod"; "host"; "container:<id>": that one's
   std::vector<std::string> cgroup_procs_files;
   std::optional<int> oom_score_adj;
+  // The container's stdin is kept open for attaching clients (stdin_once: closed when the
+  // first one's input ends); tty: its stdio is a terminal.
+  bool stdin = false, stdin_once = false, tty = false;
+};
+
+// The daemon's ends of a streamed exec session or of an attachment, non-blocking.
+struct ShimStream {
+  UniqueFd input, output, errors;  // with a terminal: output is it, input a copy, no errors
+  UniqueFd done;  // the request's connection: the shim answers on it when the session ends
 };
 
 struct ShimExecResult {
@@ -84,6 +94,17 @@ class ShimClient {
   // timeout (zero: none). Output past `max_output` bytes is dropped and said so.
   absl::StatusOr<ShimExecResult> Exec(const std::string& id, const ShimProcessSpec& spec,
                                       absl::Duration timeout, size_t max_output);
+  // Starts a command in the running container `id` whose stdio the caller streams; closing
+  // `done` kills it. With `tty` it runs on a new terminal (its master is `output`).
+  absl::StatusOr<ShimStream> OpenExec(const std::string& id, const ShimProcessSpec& spec, bool tty,
+                                      bool with_stdin);
+  // Joins the running container's stdio: the streams asked for are set in the result.
+  absl::StatusOr<ShimStream> Attach(const std::string& id, bool in, bool out, bool err);
+  // A TTY container's terminal size.
+  absl::Status ResizeTerminal(const std::string& id, uint16_t width, uint16_t height);
+  // The shim's answer on a ShimStream's `done`, once readable: an exec session's exit code (0
+  // for an attachment), or why it failed.
+  static absl::StatusOr<int> ReadStreamEnd(int done_fd);
   // Drops an ended container's entry and exit record.
   absl::Status Forget(const std::string& id);
   // Kills the pod's containers, releases its namespaces, ends the shim.

@@ -13,6 +13,7 @@
 #include "cri/image_service.h"
 #include "cri/rpc_instrumentation.h"
 #include "cri/runtime_service.h"
+#include "cri/stream_targets.h"
 #include "imagestore/http_client.h"
 #include "imagestore/image_store.h"
 #include "imagestore/registry_client.h"
@@ -29,6 +30,7 @@
 #include "runtime/runtime_settings.h"
 #include "runtime/state/rocksdb_state_store.h"
 #include "runtime/store_image_source.h"
+#include "streaming/streaming_server.h"
 
 namespace stockade {
 namespace {
@@ -133,7 +135,14 @@ int RunDaemon(const Config& config, const std::string& version) {
                         core_options);
   if (!core.ok()) return Fail(core.status());
 
-  RuntimeServiceImpl runtime_service(rpc, config, info, **settings, **core);
+  (*core)->WatchExits(absl::Milliseconds(250));
+  std::unique_ptr<StreamTargets> stream_targets = NewCoreStreamTargets(**core);
+  StreamingServerOptions streaming_options;
+  streaming_options.address = config.streaming_address;
+  absl::StatusOr<std::unique_ptr<StreamingServer>> streaming =
+      StreamingServer::Start(streaming_options, *stream_targets);
+  if (!streaming.ok()) return Fail(streaming.status());
+  RuntimeServiceImpl runtime_service(rpc, config, info, **settings, **core, **streaming);
   ImageServiceImpl image_service(rpc, **images);
   CriServerOptions options{config.socket_path, static_cast<int>(config.grpc.max_recv_message_bytes),
                            static_cast<int>(config.grpc.max_send_message_bytes)};
@@ -147,6 +156,7 @@ int RunDaemon(const Config& config, const std::string& version) {
        {"endpoint", endpoint},
        {"state_dir", config.state_dir},
        {"metrics", info.metrics_address.empty() ? "off" : info.metrics_address},
+       {"streaming", (*streaming)->base_url()},
        {"crictl", absl::StrCat("crictl --runtime-endpoint ", endpoint, " version")},
        {"kubelet", absl::StrCat("--container-runtime-endpoint=", endpoint)}});
 

@@ -254,6 +254,7 @@ absl::StatusOr<ScopeUsage> LinuxCgroups::Usage(const std::string& path) const {
   }
   u.memory_working_set_bytes =
       u.memory_usage_bytes > inactive_file ? u.memory_usage_bytes - inactive_file : 0;
+  u.process_count = Number(ReadFile((v2 ? Dir("", path) : Dir("pids", path)) + "/pids.current"));
   return u;
 }
 

@@ -10,6 +10,10 @@ namespace stockade {
 // An empty signal mask and every disposition SIG_DFL, as crun's unblock_signals.
 void ResetSignalsForExec();
 
+// Every descriptor above stderr closes at exec: whatever a parent (the shim, the daemon) let
+// slip through never reaches the container.
+void CloseInheritedDescriptorsOnExec();
+
 // execve of `file`, or, when it has no "/", of each PATH entry of `envp` in turn (the default
 // PATH when `envp` has none). Returns only on failure, with errno of the most telling attempt.
 void ExecWithContainerPath(const char* file, char* const argv[], char* const envp[]);

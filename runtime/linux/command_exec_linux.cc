@@ -1,3 +1,5 @@
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -19,6 +21,13 @@ const char* PathOf(char* const envp[]) {
 }
 
 }  // namespace
+
+void CloseInheritedDescriptorsOnExec() {
+  // Linux 5.11+ (bookworm has 6.1); on older kernels each descriptor is marked by hand.
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  const long max = ::sysconf(_SC_OPEN_MAX);
+  for (int fd = 3; fd < (max > 0 ? max : 1024); ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
 
 void ResetSignalsForExec() {
   struct sigaction dfl {};

@@ -48,7 +48,11 @@ struct ContainerProcessSpec {
   // read-only paths, as kubelet sends them; ignored when they do not exist in the container.
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
+  int stdin_fd = -1;   // -1: /dev/null
   int stdout_fd = -1;  // -1: /dev/null
+  // stdin_fd is a terminal (0, 1 and 2 all are): the process leads a session with it as its
+  // controlling terminal.
+  bool tty = false;
   int stderr_fd = -1;
 };
 

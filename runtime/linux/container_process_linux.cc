@@ -3,6 +3,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -277,7 +278,10 @@ void LoadSeccompFilter(const Prepared& p) {
 
 void SetUpStdio(const Prepared& p) {
   int devnull = ::open("/dev/null", O_RDWR);
-  ::dup2(devnull, 0);
+  ::dup2(p.spec->stdin_fd >= 0 ? p.spec->stdin_fd : devnull, 0);
+  if (p.spec->tty && (::setsid() < 0 || ::ioctl(0, TIOCSCTTY, 0) != 0)) {
+    Fail(p, "make the terminal the controlling one");
+  }
   ::dup2(p.spec->stdout_fd >= 0 ? p.spec->stdout_fd : devnull, 1);
   ::dup2(p.spec->stderr_fd >= 0 ? p.spec->stderr_fd : devnull, 2);
 }
@@ -296,6 +300,7 @@ void SetUpStdio(const Prepared& p) {
   if (::chdir(p.spec->cwd.c_str()) != 0) Fail(p, "chdir to the working directory");
   SetUpStdio(p);
   ResetSignalsForExec();
+  CloseInheritedDescriptorsOnExec();
   LoadSeccompFilter(p);
   ExecWithContainerPath(p.argv[0], p.argv.data(), p.envp.data());
   Fail(p, "exec the command");

@@ -30,7 +30,11 @@ struct ExecSessionSpec {
   std::vector<uint64_t> seccomp_filter;  // struct sock_filter[]; empty: none
   std::vector<std::string> cgroup_procs_files;
   pid_t container_pid = -1;  // the container's init, a child of the caller
+  int stdin_fd = -1;         // -1: /dev/null
   int stdout_fd = -1, stderr_fd = -1;
+  // stdin_fd is a terminal: the relay leads a session with it as the controlling terminal, the
+  // command is in its foreground process group.
+  bool tty = false;
 };
 
 struct ExecRelay {

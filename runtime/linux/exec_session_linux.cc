@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,11 +48,12 @@ struct Plan {
   if (::chdir(s.cwd.c_str()) != 0) Fail(plan, "chdir to the working directory");
   if (const char* step = ApplyIdentity(plan.identity); step != nullptr) Fail(plan, step);
   const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(s.stdout_fd, 1) < 0 ||
-      ::dup2(s.stderr_fd, 2) < 0) {
+  if (devnull < 0 || ::dup2(s.stdin_fd >= 0 ? s.stdin_fd : devnull, 0) < 0 ||
+      ::dup2(s.stdout_fd, 1) < 0 || ::dup2(s.stderr_fd, 2) < 0) {
     Fail(plan, "set up stdio");
   }
   ResetSignalsForExec();
+  CloseInheritedDescriptorsOnExec();
   if (const char* step = LoadSeccomp(plan.identity); step != nullptr) Fail(plan, step);
   ExecWithContainerPath(plan.argv[0], plan.argv.data(), plan.envp.data());
   Fail(plan, "exec the command");
@@ -60,7 +62,13 @@ struct Plan {
 [[noreturn]] void Relay(const Plan& plan) {
   // Nothing of the shim's memory may be read through /proc until the command's exec.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  if (::setpgid(0, 0) != 0) Fail(plan, "make a process group");
+  if (plan.spec->tty) {
+    // A session of its own (also a process group: the kill of the group reaches it all).
+    if (::setsid() < 0) Fail(plan, "make a session");
+    if (::ioctl(plan.spec->stdin_fd, TIOCSCTTY, 0) != 0) Fail(plan, "take the terminal");
+  } else if (::setpgid(0, 0) != 0) {
+    Fail(plan, "make a process group");
+  }
   for (const std::string& file : plan.spec->cgroup_procs_files) {
     const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0 || ::write(fd, "0", 1) != 1) Fail(plan, "enter the container's cgroup");
@@ -108,7 +116,8 @@ absl::StatusOr<ExecRelay> StartExecSession(const ExecSessionSpec& spec) {
   if (relay < 0) return ErrnoError(errno, "fork the exec relay");
   if (relay == 0) Relay(plan);
   // Also here: the kill of the group must not miss a relay that has not run setpgid yet.
-  ::setpgid(relay, relay);
+  // (A terminal's relay makes a session instead, which a group leader could not.)
+  if (!spec.tty) ::setpgid(relay, relay);
   ::fcntl(report_r.get(), F_SETFL, O_NONBLOCK);
   return ExecRelay{relay, std::move(report_r)};
 }

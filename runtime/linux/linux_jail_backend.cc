@@ -1,5 +1,6 @@
 #include "runtime/linux/linux_jail_backend.h"
 
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/common/errors.h"
+#include "runtime/linux/netns_calls.h"
 #include "runtime/linux/seccomp.h"
 #include "runtime/mountinfo.h"
 #include "runtime/seccomp_profile.h"
@@ -53,6 +55,45 @@ absl::StatusOr<ShimProcessSpec> ShimProcessOf(const ProcessIdentity& p) {
   s.seccomp_filter = *std::move(filter);
   return s;
 }
+
+// A streamed session through the pod's shim: an exec session's command, or an attachment.
+class ShimProcessStream final : public ProcessStream {
+ public:
+  ShimProcessStream(ShimStream s, std::string dir, std::string container_id, bool exec_tty,
+                    bool container_tty)
+      : dir_(std::move(dir)),
+        container_id_(std::move(container_id)),
+        exec_tty_(exec_tty),
+        container_tty_(container_tty) {
+    input = std::move(s.input);
+    output = std::move(s.output);
+    errors = std::move(s.errors);
+    done = std::move(s.done);
+  }
+
+  absl::StatusOr<int> Result() override { return ShimClient::ReadStreamEnd(done.get()); }
+
+  absl::Status Resize(uint16_t width, uint16_t height) override {
+    if (exec_tty_) {
+      // The exec session's terminal is ours: its master is `output`.
+      winsize size{};
+      size.ws_col = width;
+      size.ws_row = height;
+      if (::ioctl(output.get(), TIOCSWINSZ, &size) != 0) {
+        return ErrnoError(errno, "resize the exec session's terminal");
+      }
+      return absl::OkStatus();
+    }
+    if (!container_tty_) return absl::FailedPreconditionError("the container has no terminal");
+    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir_);
+    if (!client.ok()) return client.status();
+    return (*client)->ResizeTerminal(container_id_, width, height);
+  }
+
+ private:
+  std::string dir_, container_id_;
+  bool exec_tty_, container_tty_;
+};
 
 class LinuxJailBackend final : public JailBackend {
  public:
@@ -126,6 +167,9 @@ class LinuxJailBackend final : public JailBackend {
     }
     spec.cgroup_procs_files = cgroups_.ProcsFiles(launch.resource_scope);
     spec.oom_score_adj = launch.oom_score_adj;
+    spec.stdin = launch.stdin;
+    spec.stdin_once = launch.stdin_once;
+    spec.tty = launch.tty;
     return (*client)->StartContainer(launch.jail.container_id, launch.log_path, spec);
   }
 
@@ -195,7 +239,49 @@ class LinuxJailBackend final : public JailBackend {
                       r->timed_out, r->truncated};
   }
 
+  bool HasExited(const std::string& dir, const std::string& id) override {
+    return ::access(absl::StrCat(dir, "/", id, ".exit").c_str(), F_OK) == 0;
+  }
+
+  absl::StatusOr<std::unique_ptr<ProcessStream>> ExecStream(const std::string& dir,
+                                                            const std::string& id,
+                                                            const ProcessIdentity& identity,
+                                                            bool tty, bool stdin) override {
+    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+    if (!client.ok()) return client.status();
+    absl::StatusOr<ShimProcessSpec> process = ShimProcessOf(identity);
+    if (!process.ok()) return process.status();
+    absl::StatusOr<ShimStream> s = (*client)->OpenExec(id, *process, tty, stdin);
+    if (!s.ok()) return s.status();
+    return std::make_unique<ShimProcessStream>(*std::move(s), dir, id, tty, false);
+  }
+
+  absl::StatusOr<std::unique_ptr<ProcessStream>> Attach(const std::string& dir,
+                                                        const std::string& id, bool tty, bool stdin,
+                                                        bool stdout, bool stderr) override {
+    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+    if (!client.ok()) return client.status();
+    absl::StatusOr<ShimStream> s = (*client)->Attach(id, stdin, stdout, stderr && !tty);
+    if (!s.ok()) return s.status();
+    return std::make_unique<ShimProcessStream>(*std::move(s), dir, id, false, tty);
+  }
+
+  absl::StatusOr<UniqueFd> DialPod(const std::string& pod_id, bool host_network,
+                                   int port) override {
+    return DialLoopbackInNetns(host_network ? "" : NetnsPath(pod_id), port);
+  }
+
+  absl::StatusOr<std::vector<InterfaceCounters>> PodInterfaces(const std::string& pod_id,
+                                                               bool host_network) override {
+    if (host_network) return std::vector<InterfaceCounters>{};
+    return InterfaceCountersInNetns(NetnsPath(pod_id));
+  }
+
  private:
+  std::string NetnsPath(const std::string& pod_id) const {
+    return absl::StrCat(options_.netns_dir, "/", pod_id);
+  }
+
   absl::Status RemoveNetnsMount(const std::string& pod_id) {
     const std::string path = absl::StrCat(options_.netns_dir, "/", pod_id);
     if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {

@@ -8,8 +8,13 @@
 //   {"op":"reopen","id":ID}                             -> {"ok":true}
 //   {"op":"forget","id":ID}                             -> {"ok":true} (an ended container)
 //   {"op":"exec","id":ID,"spec":{...},"timeout_ms":N}   -> {"ok":true,"exit_code":N,
-//       + SCM_RIGHTS: the command's stdout, stderr         "timed_out":B} when it has ended;
+//       + SCM_RIGHTS: the command's [stdin,] stdout,       "timed_out":B} when it has ended;
+//         stderr; with "tty":true one terminal for all
 //                                                          closing the connection kills it
+//   {"op":"attach","id":ID}                          -> {"ok":true} when the attachment ends
+//       + SCM_RIGHTS: stdin (read end), stdout, stderr    (container exit, or detach); closing
+//         (write ends); the daemon's -1s are /dev/null    the connection detaches
+//   {"op":"resize","id":ID,"width":W,"height":H}       -> {"ok":true} (a TTY container's)
 //   {"op":"shutdown"}                                   -> {"ok":true} once every process of
 //                                                          the pod has ended; then it exits
 // usage: stockade-shim --pod-id ID --dir DIR [--hostname H] [--netns-dir D] [--host-network]
@@ -17,6 +22,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -27,6 +33,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -50,15 +58,49 @@ namespace {
 
 using Json = nlohmann::json;
 
+// A client attached to a container's stdio (through the daemon).
+struct Attachment {
+  UniqueFd conn;      // the attach request; the daemon closes it to detach
+  UniqueFd in;        // what the client types: read end, or empty
+  UniqueFd out, err;  // where the container's output also goes: write ends, or empty
+};
+
+// How much typed input waits for a container that does not read its stdin.
+constexpr size_t kMaxPendingInput = 1 << 20;
+
 struct Container {
   pid_t pid = -1;
   bool running = false;
   std::vector<std::string> cgroup_procs;  // what exec sessions enter
   std::unique_ptr<CriLogFile> log;
   std::unique_ptr<CriLogStream> out, err;
-  UniqueFd out_fd, err_fd;  // read ends of the pipes
+  UniqueFd out_fd, err_fd;  // read ends of the pipes; with a TTY, out_fd is the terminal
+  bool tty = false, stdin_once = false;
+  UniqueFd in_w;  // the container's stdin (a pipe's write end, or the terminal), or empty
+  std::string in_pending;
+  bool close_in_when_flushed = false;
+  std::list<Attachment> attachments;
   ExitRecord exit;
 };
+
+// Kills an exec session's relay and its group (a terminal's relay leads a session, made just
+// after the fork: the relay itself is signalled too).
+void KillRelay(pid_t pid) {
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+}
+
+void SetNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+// A new pseudo-terminal: (master, slave), neither a controlling terminal of ours.
+bool OpenTerminal(UniqueFd& master, UniqueFd& slave) {
+  master.Reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master || ::grantpt(master.get()) != 0 || ::unlockpt(master.get()) != 0) return false;
+  char name[128];
+  if (::ptsname_r(master.get(), name, sizeof(name)) != 0) return false;
+  slave.Reset(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  return slave.valid();
+}
 
 // An exec session in flight: its relay, the connection its answer goes to (closed by the
 // daemon to cancel it), and its deadline.
@@ -146,15 +188,40 @@ class Shim {
           owners.push_back({&c, false});
         }
       }
+      // Then typed input: the attachments' descriptors and the containers' stdin.
+      const size_t first_input = fds.size();
+      std::vector<std::function<void(short)>> on_ready;
+      for (auto& [id, c] : containers_) {
+        Container* cp = &c;
+        if (c.in_w && !c.in_pending.empty()) {
+          fds.push_back({c.in_w.get(), POLLOUT, 0});
+          on_ready.push_back([this, cp](short) { FlushInput(*cp); });
+        }
+        for (auto it = c.attachments.begin(); it != c.attachments.end(); ++it) {
+          fds.push_back({it->conn.get(), POLLIN, 0});
+          on_ready.push_back([this, cp, it](short) { DetachIfClosed(*cp, it); });
+          if (it->in && c.in_pending.size() < kMaxPendingInput) {
+            fds.push_back({it->in.get(), POLLIN, 0});
+            on_ready.push_back([this, cp, it](short) { ReadInput(*cp, it); });
+          }
+        }
+      }
       int wait_ms = -1;
       if (next_deadline != absl::InfiniteFuture()) {
         wait_ms = static_cast<int>(
             std::max<int64_t>(0, absl::ToInt64Milliseconds(next_deadline - absl::Now()) + 1));
       }
       if (::poll(fds.data(), fds.size(), wait_ms) < 0) continue;
-      for (size_t i = first_pipe; i < fds.size(); ++i) {
+      for (size_t i = first_pipe; i < first_input; ++i) {
         if (fds[i].revents != 0) Pump(*owners[i - first_pipe].first, owners[i - first_pipe].second);
       }
+      // Each handler may end an attachment: the ones still pending are looked up again.
+      std::vector<std::function<void(short)>> ready;
+      for (size_t i = first_input; i < fds.size(); ++i) {
+        if (fds[i].revents != 0) ready.push_back(on_ready[i - first_input]);
+      }
+      for (size_t i = 0; i < ready.size() && !attachments_changed_; ++i) ready[i](0);
+      attachments_changed_ = false;
       for (size_t i = 2; i < first_pipe; ++i) {
         if (fds[i].revents != 0) CancelIfClosed(*calls[i - 2]);
       }
@@ -169,7 +236,7 @@ class Shim {
  private:
   // Ends every container (recording its exit) and the pod's namespaces, before answering.
   void KillAll() {
-    for (auto& [pid, call] : execs_) ::kill(-pid, SIGKILL);
+    for (auto& [pid, call] : execs_) KillRelay(pid);
     for (auto& [id, c] : containers_) {
       if (!c.running) continue;
       ::kill(c.pid, SIGKILL);
@@ -183,7 +250,7 @@ class Shim {
     char buf[256];
     const ssize_t n = ::recv(call.conn.get(), buf, sizeof(buf), MSG_DONTWAIT);
     if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) return;
-    ::kill(-call.relay.pid, SIGKILL);  // the daemon gave up: nobody waits for this command
+    KillRelay(call.relay.pid);  // the daemon gave up: nobody waits for this command
     call.conn.Reset();
   }
 
@@ -192,7 +259,7 @@ class Shim {
     for (auto& [pid, call] : execs_) {
       if (call.timed_out || now < call.deadline) continue;
       // The whole group: the command and whatever it started in the background.
-      ::kill(-pid, SIGKILL);
+      KillRelay(pid);
       call.timed_out = true;
     }
   }
@@ -222,6 +289,9 @@ class Shim {
     c.exit.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + c.exit.signal;
     c.exit.finished_at_unix_nano = absl::GetCurrentTimeNanos();
     WriteExitRecord(absl::StrCat(dir_, "/", id, ".exit"), c.exit).IgnoreError();
+    while (!c.attachments.empty()) EndAttachment(c, c.attachments.begin());
+    c.in_w.Reset();
+    c.in_pending.clear();
   }
 
   // Moves what is available from one pipe into the log; false when nothing was there. The
@@ -233,12 +303,72 @@ class Shim {
     ssize_t n = ::read(fd.get(), buf, sizeof(buf));
     if (n > 0) {
       stream.Feed(absl::string_view(buf, static_cast<size_t>(n))).IgnoreError();
+      Fanout(c, is_out, buf, static_cast<size_t>(n));
       return true;
     }
+    // A terminal whose last writer is gone reads EIO, not EOF.
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
     stream.Close().IgnoreError();  // EOF: every writer is gone
     fd.Reset();
     return false;
+  }
+
+  // Copies output to the attached clients. Their pipes are non-blocking: a client that does
+  // not keep up loses output rather than stall the pod's logs.
+  void Fanout(Container& c, bool is_out, const char* data, size_t n) {
+    for (Attachment& a : c.attachments) {
+      UniqueFd& fd = is_out ? a.out : a.err;
+      if (!fd) continue;
+      if (::write(fd.get(), data, n) < 0 && errno != EAGAIN) fd.Reset();
+    }
+  }
+
+  void FlushInput(Container& c) {
+    while (c.in_w && !c.in_pending.empty()) {
+      const ssize_t n = ::write(c.in_w.get(), c.in_pending.data(), c.in_pending.size());
+      if (n < 0 && errno == EAGAIN) return;
+      if (n <= 0) {  // the container closed its stdin
+        c.in_pending.clear();
+        c.in_w.Reset();
+        return;
+      }
+      c.in_pending.erase(0, static_cast<size_t>(n));
+    }
+    if (c.close_in_when_flushed) c.in_w.Reset();
+  }
+
+  void ReadInput(Container& c, std::list<Attachment>::iterator a) {
+    char buf[65536];
+    const ssize_t n = ::read(a->in.get(), buf, sizeof(buf));
+    if (n > 0) {
+      if (c.in_w) c.in_pending.append(buf, static_cast<size_t>(n));
+      FlushInput(c);
+      return;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    // The client's stdin ended: containerd closes the container's stdin for a stdin_once
+    // container without a terminal, and otherwise detaches the client.
+    a->in.Reset();
+    if (c.stdin_once && !c.tty) {
+      c.close_in_when_flushed = true;
+      FlushInput(c);
+    } else {
+      EndAttachment(c, a);
+    }
+  }
+
+  void DetachIfClosed(Container& c, std::list<Attachment>::iterator a) {
+    char buf[256];
+    const ssize_t n = ::recv(a->conn.get(), buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) return;
+    a->conn.Reset();
+    EndAttachment(c, a);
+  }
+
+  void EndAttachment(Container& c, std::list<Attachment>::iterator a) {
+    if (a->conn) Reply(a->conn.get(), {{"ok", true}});
+    c.attachments.erase(a);
+    attachments_changed_ = true;
   }
 
   void Reap(int signal_fd) {
@@ -267,7 +397,36 @@ class Shim {
       if (std::optional<Json> error = Exec(req, fds, conn)) Reply(conn.get(), *error);
       return;
     }
+    if (req.is_object() && req.value("op", "") == "attach") {
+      if (std::optional<Json> error = Attach(req, fds, conn)) Reply(conn.get(), *error);
+      return;
+    }
     Reply(conn.get(), Handle(req));
+  }
+
+  // Joins a client to a running container's stdio; kept until the container ends or the
+  // client detaches.
+  std::optional<Json> Attach(const Json& req, std::vector<UniqueFd>& fds, UniqueFd& conn) {
+    auto it = containers_.find(req.value("id", ""));
+    if (it == containers_.end()) {
+      return Error(absl::StrCat("no container ", req.value("id", ""), " in this pod"), "not_found");
+    }
+    Container& c = it->second;
+    if (!c.running) return Error("the container is not running", "invalid");
+    const std::vector<bool> has = {req.value("stdin", false), req.value("stdout", false),
+                                   req.value("stderr", false)};
+    size_t next = 0;
+    Attachment a;
+    UniqueFd* slots[] = {&a.in, &a.out, &a.err};
+    for (size_t i = 0; i < 3; ++i) {
+      if (!has[i]) continue;
+      if (next >= fds.size()) return Error("attach is missing descriptors", "invalid");
+      *slots[i] = std::move(fds[next++]);
+      SetNonBlocking(slots[i]->get());
+    }
+    a.conn = std::move(conn);
+    c.attachments.push_back(std::move(a));
+    return std::nullopt;
   }
 
   // Starts an exec session; an error to answer at once, or nullopt when `conn` was kept.
@@ -278,15 +437,28 @@ class Shim {
     }
     Container& c = it->second;
     if (!c.running) return Error("the container is not running", "invalid");
-    if (fds.size() != 2) return Error("exec needs its stdout and stderr descriptors", "invalid");
+    const bool tty = req.value("tty", false);
+    const bool with_stdin = req.value("stdin", false);
+    const size_t wanted = tty ? 1 : 2 + with_stdin;
+    if (fds.size() != wanted) {
+      return Error(tty ? "exec with a terminal needs the terminal's descriptor"
+                       : "exec needs its [stdin,] stdout and stderr descriptors",
+                   "invalid");
+    }
     const Json& s = req.value("spec", Json::object());
     ExecSessionSpec spec;
     ReadProcessFields(s, spec);
     spec.capabilities = s.value("caps", std::vector<int>{});
     spec.cgroup_procs_files = c.cgroup_procs;
     spec.container_pid = c.pid;
-    spec.stdout_fd = fds[0].get();
-    spec.stderr_fd = fds[1].get();
+    spec.tty = tty;
+    if (tty) {
+      spec.stdin_fd = spec.stdout_fd = spec.stderr_fd = fds[0].get();
+    } else {
+      spec.stdin_fd = with_stdin ? fds[0].get() : -1;
+      spec.stdout_fd = fds[with_stdin ? 1 : 0].get();
+      spec.stderr_fd = fds[with_stdin ? 2 : 1].get();
+    }
     absl::StatusOr<ExecRelay> relay = StartExecSession(spec);
     if (!relay.ok()) return Error(std::string(relay.status().message()));
     ExecCall call;
@@ -309,7 +481,7 @@ class Shim {
       return {{"ok", true}};
     }
     if (op == "start") return Start(id, req);
-    if (op != "kill" && op != "state" && op != "reopen" && op != "forget") {
+    if (op != "kill" && op != "state" && op != "reopen" && op != "forget" && op != "resize") {
       return Error(absl::StrCat("unknown op \"", op, "\""), "invalid");
     }
     auto it = containers_.find(id);
@@ -338,6 +510,14 @@ class Shim {
       containers_.erase(it);
       return {{"ok", true}};
     }
+    if (op == "resize") {
+      if (!c.tty || !c.out_fd) return Error("the container has no terminal", "invalid");
+      winsize size{};
+      size.ws_col = static_cast<unsigned short>(req.value("width", 0));
+      size.ws_row = static_cast<unsigned short>(req.value("height", 0));
+      if (::ioctl(c.out_fd.get(), TIOCSWINSZ, &size) != 0) return Error(std::strerror(errno));
+      return {{"ok", true}};
+    }
     if (op == "reopen") {
       absl::Status s = c.log->Reopen();
       return s.ok() ? Json{{"ok", true}} : Error(std::string(s.message()));
@@ -358,15 +538,35 @@ class Shim {
     c.log = *std::move(log);
     c.out = std::make_unique<CriLogStream>(*c.log, "stdout");
     c.err = std::make_unique<CriLogStream>(*c.log, "stderr");
-    int out_pipe[2], err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-      return Error("pipe failed");
+    c.tty = s.value("tty", false);
+    c.stdin_once = s.value("stdin_once", false);
+    // The container's end of its stdio: a terminal for all three, or pipes.
+    UniqueFd in_r, out_w, err_w, terminal;
+    if (c.tty) {
+      if (!OpenTerminal(c.out_fd, terminal)) {
+        return Error(absl::StrCat("cannot allocate a terminal: ", std::strerror(errno)));
+      }
+      SetNonBlocking(c.out_fd.get());
+      if (s.value("stdin", false)) c.in_w.Reset(::fcntl(c.out_fd.get(), F_DUPFD_CLOEXEC, 0));
+    } else {
+      int out_pipe[2], err_pipe[2];
+      if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+        return Error("pipe failed");
+      }
+      c.out_fd.Reset(out_pipe[0]);
+      c.err_fd.Reset(err_pipe[0]);
+      SetNonBlocking(out_pipe[0]);
+      SetNonBlocking(err_pipe[0]);
+      out_w.Reset(out_pipe[1]);
+      err_w.Reset(err_pipe[1]);
+      if (s.value("stdin", false)) {
+        int in_pipe[2];
+        if (::pipe2(in_pipe, O_CLOEXEC) != 0) return Error("pipe failed");
+        in_r.Reset(in_pipe[0]);
+        c.in_w.Reset(in_pipe[1]);
+        SetNonBlocking(in_pipe[1]);
+      }
     }
-    c.out_fd.Reset(out_pipe[0]);
-    c.err_fd.Reset(err_pipe[0]);
-    ::fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
-    ::fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);
-    UniqueFd out_w(out_pipe[1]), err_w(err_pipe[1]);
 
     ContainerProcessSpec spec;
     spec.rootfs = s.value("rootfs", "");
@@ -412,8 +612,10 @@ class Shim {
     spec.cgroup_procs_files = s.value("cgroup_procs", std::vector<std::string>{});
     c.cgroup_procs = spec.cgroup_procs_files;
     if (s.contains("oom_score_adj")) spec.oom_score_adj = s.value("oom_score_adj", 0);
-    spec.stdout_fd = out_w.get();
-    spec.stderr_fd = err_w.get();
+    spec.tty = c.tty;
+    spec.stdin_fd = c.tty ? terminal.get() : in_r ? in_r.get() : -1;
+    spec.stdout_fd = c.tty ? terminal.get() : out_w.get();
+    spec.stderr_fd = c.tty ? terminal.get() : err_w.get();
     absl::StatusOr<ContainerProcess> p = StartContainerProcess(spec);
     if (!p.ok()) return Error(std::string(p.status().message()));
     c.pid = p->pid;
@@ -433,6 +635,7 @@ class Shim {
   std::unique_ptr<PodNamespaces> pod_;
   std::map<std::string, Container> containers_;
   std::map<pid_t, ExecCall> execs_;
+  bool attachments_changed_ = false;  // an attachment ended while ready ones were handled
   bool stop_ = false;
 };
 

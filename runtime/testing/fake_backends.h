@@ -80,6 +80,30 @@ class FakeJailBackend : public JailBackend {
     return absl::OkStatus();
   }
   absl::Status CheckVolumePropagation(const VolumeMount&) override { return absl::OkStatus(); }
+  absl::StatusOr<std::unique_ptr<ProcessStream>> ExecStream(const std::string&,
+                                                            const std::string& id,
+                                                            const ProcessIdentity& identity, bool,
+                                                            bool) override {
+    calls.push_back(absl::StrCat("ExecStream ", id, " ", identity.argv.front()));
+    return absl::UnimplementedError("the fake backend streams nothing");
+  }
+  absl::StatusOr<std::unique_ptr<ProcessStream>> Attach(const std::string&, const std::string& id,
+                                                        bool, bool, bool, bool) override {
+    calls.push_back(absl::StrCat("Attach ", id));
+    return absl::UnimplementedError("the fake backend streams nothing");
+  }
+  bool HasExited(const std::string&, const std::string& id) override {
+    return exited.count(id) > 0;
+  }
+  std::set<std::string> exited;  // ids HasExited reports
+  absl::StatusOr<UniqueFd> DialPod(const std::string& pod_id, bool, int port) override {
+    calls.push_back(absl::StrCat("DialPod ", pod_id, " ", port));
+    return absl::UnimplementedError("the fake backend dials nothing");
+  }
+  absl::StatusOr<std::vector<InterfaceCounters>> PodInterfaces(const std::string&, bool) override {
+    return interfaces;
+  }
+  std::vector<InterfaceCounters> interfaces;
   absl::StatusOr<ExecOutput> Exec(const std::string&, const std::string& id,
                                   const ProcessIdentity& identity, absl::Duration) override {
     calls.push_back(absl::StrCat("Exec ", id, " ", identity.argv.front()));
@@ -142,6 +166,10 @@ class FakeSnapshotter : public Snapshotter {
     std::vector<std::string> keys;
     for (const auto& [k, v] : prepared) keys.push_back(k);
     return keys;
+  }
+  absl::StatusOr<DiskUsage> Usage(const std::string& key) const override {
+    if (prepared.count(key) == 0) return absl::NotFoundError(key);
+    return DiskUsage{4096, 1};
   }
 };
 

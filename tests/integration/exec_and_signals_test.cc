@@ -16,14 +16,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class ExecAndSignalsTest : public PodFixture {
- protected:
-  v1::ContainerConfig Root(const std::string& name, const std::vector<std::string>& command) {
-    v1::ContainerConfig c = ContainerConfig(name, command);
-    c.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(0);
-    return c;
-  }
-};
+class ExecAndSignalsTest : public PodFixture {};
 
 TEST_F(ExecAndSignalsTest, AnExecEndsWithItsCommandNotWithItsBackgroundChildren) {
   const std::string pod = RunPod(PodConfig("bg"));

@@ -205,6 +205,13 @@ class PodFixture : public ::testing::Test {
     return config;
   }
 
+  // The same, run as root (the test image's user is not).
+  v1::ContainerConfig Root(const std::string& name, const std::vector<std::string>& command) {
+    v1::ContainerConfig c = ContainerConfig(name, command);
+    c.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(0);
+    return c;
+  }
+
   grpc::Status Create(const std::string& pod, const v1::ContainerConfig& config, std::string* id) {
     v1::CreateContainerRequest req;
     req.set_pod_sandbox_id(pod);
