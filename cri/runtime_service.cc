@@ -211,14 +211,14 @@ grpc::Status RuntimeServiceImpl::ListMetricDescriptors(
     grpc::ServerContext* context, const runtime::v1::ListMetricDescriptorsRequest* request,
     runtime::v1::ListMetricDescriptorsResponse* response) {
   return rpc_.Serve("ListMetricDescriptors",
-                    [] { return RpcInstrumentation::NotImplementedYet("ListMetricDescriptors"); });
+                    [&] { return DoListMetricDescriptors(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::ListPodSandboxMetrics(
     grpc::ServerContext* context, const runtime::v1::ListPodSandboxMetricsRequest* request,
     runtime::v1::ListPodSandboxMetricsResponse* response) {
   return rpc_.Serve("ListPodSandboxMetrics",
-                    [] { return RpcInstrumentation::NotImplementedYet("ListPodSandboxMetrics"); });
+                    [&] { return DoListPodSandboxMetrics(*request, *response); });
 }
 
 grpc::Status RuntimeServiceImpl::StreamPodSandboxMetrics(

@@ -183,6 +183,10 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
   absl::Status DoGetContainerEvents(
       grpc::ServerContext& context,
       grpc::ServerWriter<runtime::v1::ContainerEventResponse>& writer);
+  absl::Status DoListMetricDescriptors(const runtime::v1::ListMetricDescriptorsRequest& request,
+                                       runtime::v1::ListMetricDescriptorsResponse& response);
+  absl::Status DoListPodSandboxMetrics(const runtime::v1::ListPodSandboxMetricsRequest& request,
+                                       runtime::v1::ListPodSandboxMetricsResponse& response);
   absl::Status DoContainerStats(const runtime::v1::ContainerStatsRequest& request,
                                 runtime::v1::ContainerStatsResponse& response);
   absl::Status DoListContainerStats(const runtime::v1::ListContainerStatsRequest& request,

@@ -17,6 +17,7 @@
 #include "nlohmann/json.hpp"
 #include "runtime/common/errors.h"
 #include "runtime/common/unique_fd.h"
+#include "runtime/linux/container_terminal.h"
 
 namespace stockade {
 namespace {
@@ -94,13 +95,15 @@ absl::Status SendWithFds(int conn, const std::string& line, const std::vector<in
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-  std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  if (!fds.empty()) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
   const ssize_t sent = ::sendmsg(conn, &msg, MSG_NOSIGNAL);
   if (sent != static_cast<ssize_t>(line.size())) return ErrnoError(errno, "send to the shim");
   return absl::OkStatus();
@@ -358,20 +361,7 @@ absl::StatusOr<ShimStream> ShimClient::OpenExec(const std::string& id, const Shi
                                                 bool tty, bool with_stdin) {
   ShimStream stream;
   std::vector<UniqueFd> theirs;  // the command's ends, sent to the shim
-  if (tty) {
-    stream.output.Reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!stream.output || ::grantpt(stream.output.get()) != 0 ||
-        ::unlockpt(stream.output.get()) != 0) {
-      return ErrnoError(errno, "allocate a terminal for the exec session");
-    }
-    char name[128];
-    if (::ptsname_r(stream.output.get(), name, sizeof(name)) != 0) {
-      return ErrnoError(errno, "name the exec session's terminal");
-    }
-    theirs.emplace_back(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!theirs.back()) return ErrnoError(errno, absl::StrCat("open ", name));
-    if (with_stdin) stream.input.Reset(::fcntl(stream.output.get(), F_DUPFD_CLOEXEC, 0));
-  } else {
+  if (!tty) {
     UniqueFd r, w;
     if (with_stdin) {
       if (absl::Status s = MakePipe(r, w); !s.ok()) return s;
@@ -388,6 +378,27 @@ absl::StatusOr<ShimStream> ShimClient::OpenExec(const std::string& id, const Shi
                         {"timeout_ms", 0},     {"tty", tty},
                         {"stdin", with_stdin}, {"spec", ProcessJson(spec)}};
   if (absl::Status s = SendStreamRequest(dir_, request, theirs, stream); !s.ok()) return s;
+  if (tty) {
+    // The shim made the terminal inside the container and sends its master first; anything
+    // else is its error answer.
+    char first = 0;
+    UniqueFd master = ReceiveDescriptor(stream.done.get(), &first);
+    if (!master) {
+      std::string reply(1, first);
+      char buf[4096];
+      ssize_t n;
+      while (reply.find('\n') == std::string::npos &&
+             (n = ::recv(stream.done.get(), buf, sizeof(buf), 0)) > 0) {
+        reply.append(buf, static_cast<size_t>(n));
+      }
+      absl::StatusOr<Json> doc = ParseReply(reply.substr(0, reply.find('\n')));
+      return doc.ok() ? absl::UnavailableError("the shim sent no terminal") : doc.status();
+    }
+    stream.output = std::move(master);
+    if (with_stdin) stream.input.Reset(::fcntl(stream.output.get(), F_DUPFD_CLOEXEC, 0));
+    SetNonBlocking(stream.output);
+    SetNonBlocking(stream.input);
+  }
   return stream;
 }
 

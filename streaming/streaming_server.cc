@@ -18,6 +18,7 @@
 #include "runtime/common/logging.h"
 #include "streaming/request_cache.h"
 #include "streaming/spdy_protocols.h"
+#include "streaming/tls_terminator.h"
 #include "streaming/websocket_protocols.h"
 
 namespace stockade {
@@ -177,6 +178,16 @@ class StreamingServer::Impl {
         work_(asio::make_work_guard(io_)) {}
 
   absl::Status Listen() {
+    if (options_.tls_cert_file.empty() != options_.tls_key_file.empty()) {
+      return absl::InvalidArgumentError(
+          "streaming.tls_cert_file and streaming.tls_key_file go together: set both or neither");
+    }
+    if (!options_.tls_cert_file.empty()) {
+      absl::StatusOr<std::unique_ptr<asio::ssl::context>> tls =
+          MakeTlsContext(options_.tls_cert_file, options_.tls_key_file);
+      if (!tls.ok()) return tls.status();
+      tls_ = *std::move(tls);
+    }
     const size_t colon = options_.address.rfind(':');
     int port = 0;
     if (colon == std::string::npos ||
@@ -208,7 +219,7 @@ class StreamingServer::Impl {
     const std::string shown = bound.address().is_v6()
                                   ? absl::StrCat("[", bound.address().to_string(), "]")
                                   : bound.address().to_string();
-    base_url_ = absl::StrCat("http://", shown, ":", bound.port());
+    base_url_ = absl::StrCat(tls_ ? "https://" : "http://", shown, ":", bound.port());
     Accept();
     thread_ = std::thread([this] { io_.run(); });
     return absl::OkStatus();
@@ -230,7 +241,14 @@ class StreamingServer::Impl {
       if (!ec) {
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<HttpSession>(std::move(socket), cache_, targets_, options_)->Start();
+        auto serve = [this](tcp::socket plain) {
+          std::make_shared<HttpSession>(std::move(plain), cache_, targets_, options_)->Start();
+        };
+        if (tls_) {
+          TerminateTls(std::move(socket), *tls_, serve);
+        } else {
+          serve(std::move(socket));
+        }
       }
       Accept();
     });
@@ -244,6 +262,7 @@ class StreamingServer::Impl {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
   std::string base_url_;
+  std::unique_ptr<asio::ssl::context> tls_;
 };
 
 absl::StatusOr<std::unique_ptr<StreamingServer>> StreamingServer::Start(

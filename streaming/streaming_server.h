@@ -18,6 +18,8 @@ struct StreamingServerOptions {
   absl::Duration idle_timeout = absl::Hours(4);  // containerd's stream_idle_timeout
   absl::Duration token_ttl = absl::Minutes(1);
   absl::Duration stream_creation_timeout = absl::Seconds(30);
+  // Both set: the server speaks TLS only (https:// URLs), with this PEM chain and key.
+  std::string tls_cert_file, tls_key_file;
 };
 
 class StreamingServer {

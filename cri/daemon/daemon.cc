@@ -139,6 +139,9 @@ int RunDaemon(const Config& config, const std::string& version) {
   std::unique_ptr<StreamTargets> stream_targets = NewCoreStreamTargets(**core);
   StreamingServerOptions streaming_options;
   streaming_options.address = config.streaming_address;
+  streaming_options.idle_timeout = config.streaming_idle_timeout;
+  streaming_options.tls_cert_file = config.streaming_tls_cert_file;
+  streaming_options.tls_key_file = config.streaming_tls_key_file;
   absl::StatusOr<std::unique_ptr<StreamingServer>> streaming =
       StreamingServer::Start(streaming_options, *stream_targets);
   if (!streaming.ok()) return Fail(streaming.status());

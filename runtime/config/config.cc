@@ -83,6 +83,19 @@ class ConfigParser {
                                     return Address(n2, k2, c.streaming_address,
                                                    /*may_be_empty=*/false);
                                   }},
+                                 {"idle_timeout",
+                                  [&](auto& n2, auto& k2) {
+                                    return Duration(n2, k2, c.streaming_idle_timeout,
+                                                    absl::Seconds(1), absl::Hours(24));
+                                  }},
+                                 {"tls_cert_file",
+                                  [&](auto& n2, auto& k2) {
+                                    return OptionalAbsolutePath(n2, k2, c.streaming_tls_cert_file);
+                                  }},
+                                 {"tls_key_file",
+                                  [&](auto& n2, auto& k2) {
+                                    return OptionalAbsolutePath(n2, k2, c.streaming_tls_key_file);
+                                  }},
                              });
              }},
             {"images", [&](auto& n, auto& k) { return Images(n, k, c.images); }},
@@ -248,6 +261,17 @@ class ConfigParser {
     return absl::OkStatus();
   }
 
+  // An absolute path, or "" for none.
+  absl::Status OptionalAbsolutePath(const YAML::Node& n, const std::string& key, std::string& out) {
+    absl::StatusOr<std::string> v = Scalar(n, key);
+    if (!v.ok()) return v.status();
+    if (v->empty()) {
+      out.clear();
+      return absl::OkStatus();
+    }
+    return AbsolutePath(n, key, out);
+  }
+
   absl::Status PathList(const YAML::Node& n, const std::string& key,
                         std::vector<std::string>& out) {
     if (!n.IsSequence()) return Error(n, key, "must be a list of absolute paths");
@@ -309,15 +333,17 @@ class ConfigParser {
     return absl::OkStatus();
   }
 
-  absl::Status Duration(const YAML::Node& n, const std::string& key, absl::Duration& out) {
+  absl::Status Duration(const YAML::Node& n, const std::string& key, absl::Duration& out,
+                        absl::Duration min = absl::ZeroDuration(),
+                        absl::Duration max = absl::Hours(1)) {
     absl::StatusOr<std::string> v = Scalar(n, key);
     if (!v.ok()) return v.status();
     absl::Duration d;
-    if (!absl::ParseDuration(*v, &d) || d < absl::ZeroDuration() || d > absl::Hours(1)) {
-      return Error(n, key,
-                   absl::StrCat("must be a duration from 0s to 1h such as 10s or 1m30s, "
-                                "got \"",
-                                *v, "\""));
+    if (!absl::ParseDuration(*v, &d) || d < min || d > max) {
+      return Error(
+          n, key,
+          absl::StrCat("must be a duration from ", absl::FormatDuration(min), " to ",
+                       absl::FormatDuration(max), " such as 10s or 1m30s, got \"", *v, "\""));
     }
     out = d;
     return absl::OkStatus();
@@ -380,6 +406,12 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
+  }
+  if (config.streaming_tls_cert_file.empty() != config.streaming_tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source,
+                     ": streaming: tls_cert_file and tls_key_file go together: set both "
+                     "(TLS) or neither (plain HTTP)"));
   }
   return config;
 }
@@ -465,7 +497,13 @@ std::string RenderConfigYaml(const Config& c) {
       "  conf_dir: ", Quoted(c.cni.conf_dir), "\n", "  bin_dirs: [", absl::StrJoin(bin_dirs, ", "),
       "]\n", "\nstreaming:\n",
       "  # exec/attach/port-forward server, host:port; port 0 picks a free port.\n",
-      "  address: ", Quoted(c.streaming_address), "\n", RenderImages(c.images), "\nmetrics:\n",
+      "  address: ", Quoted(c.streaming_address), "\n",
+      "  # An open exec/attach/port-forward connection idle this long is closed.\n",
+      "  idle_timeout: ", absl::FormatDuration(c.streaming_idle_timeout), "\n",
+      "  # PEM certificate chain and key for TLS (https:// URLs); empty: plain HTTP.\n",
+      "  tls_cert_file: ", Quoted(c.streaming_tls_cert_file), "\n",
+      "  tls_key_file: ", Quoted(c.streaming_tls_key_file), "\n", RenderImages(c.images),
+      "\nmetrics:\n",
       "  # Prometheus /metrics, host:port; empty turns it off; port 0 picks a free port.\n",
       "  address: ", Quoted(c.metrics_address), "\n");
 }
@@ -481,7 +519,10 @@ std::string RenderConfigJson(const Config& c) {
                {"maxSendMessageBytes", c.grpc.max_send_message_bytes},
                {"shutdownTimeout", absl::FormatDuration(c.grpc.shutdown_timeout)}};
   j["cni"] = {{"confDir", c.cni.conf_dir}, {"binDirs", c.cni.bin_dirs}};
-  j["streaming"] = {{"address", c.streaming_address}};
+  j["streaming"] = {{"address", c.streaming_address},
+                    {"idleTimeout", absl::FormatDuration(c.streaming_idle_timeout)},
+                    {"tlsCertFile", c.streaming_tls_cert_file},
+                    {"tlsKeyFile", c.streaming_tls_key_file}};
   j["metrics"] = {{"address", c.metrics_address}};
   nlohmann::ordered_json registries = nlohmann::ordered_json::object();
   for (const auto& [host, r] : c.images.registries) {

@@ -60,6 +60,10 @@ struct Config {
   CniSettings cni;
   // host:port for the exec/attach/port-forward server; port 0 picks a free one.
   std::string streaming_address;
+  // An idle streaming connection is closed after this (containerd's stream_idle_timeout).
+  absl::Duration streaming_idle_timeout = absl::Hours(4);
+  // PEM certificate chain and key: the streaming server speaks TLS (both, or neither).
+  std::string streaming_tls_cert_file, streaming_tls_key_file;
   // host:port for Prometheus /metrics; empty turns the listener off; port 0 picks a free one.
   std::string metrics_address;
   CgroupDriverSetting cgroup_driver = CgroupDriverSetting::kAuto;

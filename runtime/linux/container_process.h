@@ -50,9 +50,12 @@ struct ContainerProcessSpec {
   std::vector<std::string> readonly_paths;
   int stdin_fd = -1;   // -1: /dev/null
   int stdout_fd = -1;  // -1: /dev/null
-  // stdin_fd is a terminal (0, 1 and 2 all are): the process leads a session with it as its
-  // controlling terminal.
+  // The process runs on a terminal of the container's own devpts (made after pivot_root, as
+  // runc's console): 0, 1 and 2 are it, the process leads a session with it as the controlling
+  // terminal, and its master goes out over `console_socket` (one byte, SCM_RIGHTS) before the
+  // exec. The std*_fd above are then unused.
   bool tty = false;
+  int console_socket = -1;
   int stderr_fd = -1;
 };
 

@@ -22,6 +22,7 @@
 #include "runtime/common/unique_fd.h"
 #include "runtime/linux/command_exec.h"
 #include "runtime/linux/container_process.h"
+#include "runtime/linux/container_terminal.h"
 #include "runtime/linux/process_identity.h"
 
 namespace stockade {
@@ -42,6 +43,7 @@ struct Prepared {
   int report_fd;
   std::string oom_score_adj;  // "" to leave it
   int root_fd = -1;           // the rootfs (its bind mount), opened by the child
+  int terminal_fd = -1;       // tty: the slave of the container's terminal
   bool share_mounts = false;  // a Bidirectional volume: "/" stays rshared, not rslave
 };
 
@@ -267,6 +269,25 @@ void MaskAndProtectPaths(const Prepared& p) {
   ::close(root);
 }
 
+// tty: a terminal from the container's devpts (the process's root is the container's now), the
+// slave owned by the process's user, the master sent out. Before the identity is dropped.
+void OpenConsole(Prepared& p) {
+  if (!p.spec->tty) return;
+  const int master = ::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  struct stat st;
+  if (master < 0 || ::fstat(master, &st) != 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 ||
+      minor(st.st_rdev) != 2) {
+    Fail(p, "open the container's /dev/pts/ptmx");
+  }
+  int unlock = 0;
+  if (::ioctl(master, TIOCSPTLCK, &unlock) != 0) Fail(p, "unlock the terminal");
+  p.terminal_fd = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (p.terminal_fd < 0) Fail(p, "open the terminal");
+  if (::fchown(p.terminal_fd, p.spec->uid, p.spec->gid) != 0) Fail(p, "chown the terminal");
+  if (!SendDescriptor(p.spec->console_socket, master)) Fail(p, "send the terminal");
+  ::close(master);
+}
+
 void DropToUserAndCapabilities(const Prepared& p) {
   if (const char* step = ApplyIdentity(p.identity); step != nullptr) Fail(p, step);
 }
@@ -277,11 +298,15 @@ void LoadSeccompFilter(const Prepared& p) {
 }
 
 void SetUpStdio(const Prepared& p) {
+  if (p.spec->tty) {
+    for (int fd = 0; fd < 3; ++fd) ::dup2(p.terminal_fd, fd);
+    if (::setsid() < 0 || ::ioctl(0, TIOCSCTTY, 0) != 0) {
+      Fail(p, "make the terminal the controlling one");
+    }
+    return;
+  }
   int devnull = ::open("/dev/null", O_RDWR);
   ::dup2(p.spec->stdin_fd >= 0 ? p.spec->stdin_fd : devnull, 0);
-  if (p.spec->tty && (::setsid() < 0 || ::ioctl(0, TIOCSCTTY, 0) != 0)) {
-    Fail(p, "make the terminal the controlling one");
-  }
   ::dup2(p.spec->stdout_fd >= 0 ? p.spec->stdout_fd : devnull, 1);
   ::dup2(p.spec->stderr_fd >= 0 ? p.spec->stderr_fd : devnull, 2);
 }
@@ -296,6 +321,7 @@ void SetUpStdio(const Prepared& p) {
   MakeWorkingDirectory(p);
   PivotRoot(p);
   MaskAndProtectPaths(p);
+  OpenConsole(p);
   DropToUserAndCapabilities(p);
   if (::chdir(p.spec->cwd.c_str()) != 0) Fail(p, "chdir to the working directory");
   SetUpStdio(p);

@@ -9,7 +9,8 @@
 //   {"op":"forget","id":ID}                             -> {"ok":true} (an ended container)
 //   {"op":"exec","id":ID,"spec":{...},"timeout_ms":N}   -> {"ok":true,"exit_code":N,
 //       + SCM_RIGHTS: the command's [stdin,] stdout,       "timed_out":B} when it has ended;
-//         stderr; with "tty":true one terminal for all
+//         stderr; with "tty":true none: the shim makes    with a terminal, first one byte
+//         a terminal in the container's devpts             carrying its master (SCM_RIGHTS)
 //                                                          closing the connection kills it
 //   {"op":"attach","id":ID}                          -> {"ok":true} when the attachment ends
 //       + SCM_RIGHTS: stdin (read end), stdout, stderr    (container exit, or detach); closing
@@ -48,6 +49,7 @@
 #include "runtime/common/startup_memory.h"
 #include "runtime/common/unique_fd.h"
 #include "runtime/linux/container_process.h"
+#include "runtime/linux/container_terminal.h"
 #include "runtime/linux/exec_session.h"
 #include "runtime/linux/pod_namespaces.h"
 #include "runtime/shim/cri_log.h"
@@ -91,16 +93,6 @@ void KillRelay(pid_t pid) {
 }
 
 void SetNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
-// A new pseudo-terminal: (master, slave), neither a controlling terminal of ours.
-bool OpenTerminal(UniqueFd& master, UniqueFd& slave) {
-  master.Reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!master || ::grantpt(master.get()) != 0 || ::unlockpt(master.get()) != 0) return false;
-  char name[128];
-  if (::ptsname_r(master.get(), name, sizeof(name)) != 0) return false;
-  slave.Reset(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
-  return slave.valid();
-}
 
 // An exec session in flight: its relay, the connection its answer goes to (closed by the
 // daemon to cancel it), and its deadline.
@@ -439,9 +431,9 @@ class Shim {
     if (!c.running) return Error("the container is not running", "invalid");
     const bool tty = req.value("tty", false);
     const bool with_stdin = req.value("stdin", false);
-    const size_t wanted = tty ? 1 : 2 + with_stdin;
+    const size_t wanted = tty ? 0 : 2 + with_stdin;
     if (fds.size() != wanted) {
-      return Error(tty ? "exec with a terminal needs the terminal's descriptor"
+      return Error(tty ? "exec with a terminal takes no descriptors: the shim makes the terminal"
                        : "exec needs its [stdin,] stdout and stderr descriptors",
                    "invalid");
     }
@@ -452,8 +444,16 @@ class Shim {
     spec.cgroup_procs_files = c.cgroup_procs;
     spec.container_pid = c.pid;
     spec.tty = tty;
+    Terminal terminal;
     if (tty) {
-      spec.stdin_fd = spec.stdout_fd = spec.stderr_fd = fds[0].get();
+      // From the container's own devpts: the command's /dev/pts/N is the container's.
+      absl::StatusOr<Terminal> t = OpenContainerTerminal(c.pid);
+      if (!t.ok()) return Error(std::string(t.status().message()));
+      terminal = *std::move(t);
+      if (::fchown(terminal.slave.get(), spec.uid, spec.gid) != 0) {
+        return Error(absl::StrCat("chown the exec session's terminal: ", std::strerror(errno)));
+      }
+      spec.stdin_fd = spec.stdout_fd = spec.stderr_fd = terminal.slave.get();
     } else {
       spec.stdin_fd = with_stdin ? fds[0].get() : -1;
       spec.stdout_fd = fds[with_stdin ? 1 : 0].get();
@@ -461,6 +461,9 @@ class Shim {
     }
     absl::StatusOr<ExecRelay> relay = StartExecSession(spec);
     if (!relay.ok()) return Error(std::string(relay.status().message()));
+    // The terminal's master goes to the daemon first (one byte and the descriptor), the answer
+    // when the command ends.
+    if (tty && !SendDescriptor(conn.get(), terminal.master.get())) KillRelay(relay->pid);
     ExecCall call;
     call.conn = std::move(conn);
     const int64_t timeout_ms = req.value("timeout_ms", int64_t{0});
@@ -541,13 +544,15 @@ class Shim {
     c.tty = s.value("tty", false);
     c.stdin_once = s.value("stdin_once", false);
     // The container's end of its stdio: a terminal for all three, or pipes.
-    UniqueFd in_r, out_w, err_w, terminal;
+    UniqueFd in_r, out_w, err_w, console, console_theirs;
     if (c.tty) {
-      if (!OpenTerminal(c.out_fd, terminal)) {
-        return Error(absl::StrCat("cannot allocate a terminal: ", std::strerror(errno)));
+      // The container's init makes its terminal in its own devpts and sends the master here.
+      int pair[2];
+      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        return Error("socketpair failed");
       }
-      SetNonBlocking(c.out_fd.get());
-      if (s.value("stdin", false)) c.in_w.Reset(::fcntl(c.out_fd.get(), F_DUPFD_CLOEXEC, 0));
+      console.Reset(pair[0]);
+      console_theirs.Reset(pair[1]);
     } else {
       int out_pipe[2], err_pipe[2];
       if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -613,11 +618,23 @@ class Shim {
     c.cgroup_procs = spec.cgroup_procs_files;
     if (s.contains("oom_score_adj")) spec.oom_score_adj = s.value("oom_score_adj", 0);
     spec.tty = c.tty;
-    spec.stdin_fd = c.tty ? terminal.get() : in_r ? in_r.get() : -1;
-    spec.stdout_fd = c.tty ? terminal.get() : out_w.get();
-    spec.stderr_fd = c.tty ? terminal.get() : err_w.get();
+    spec.console_socket = console_theirs.get();
+    spec.stdin_fd = in_r ? in_r.get() : -1;
+    spec.stdout_fd = out_w.get();
+    spec.stderr_fd = err_w.get();
     absl::StatusOr<ContainerProcess> p = StartContainerProcess(spec);
     if (!p.ok()) return Error(std::string(p.status().message()));
+    if (c.tty) {
+      // Sent before the exec that StartContainerProcess waited for.
+      console_theirs.Reset();
+      c.out_fd = ReceiveDescriptor(console.get());
+      if (!c.out_fd) {
+        ::kill(p->pid, SIGKILL);
+        return Error("the container's init sent no terminal");
+      }
+      SetNonBlocking(c.out_fd.get());
+      if (s.value("stdin", false)) c.in_w.Reset(::fcntl(c.out_fd.get(), F_DUPFD_CLOEXEC, 0));
+    }
     c.pid = p->pid;
     c.running = true;
     const pid_t pid = c.pid;

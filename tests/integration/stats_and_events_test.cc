@@ -1,6 +1,7 @@
 // Pod stats (PodSandboxStats, ListPodSandboxStats) from a real pod's cgroups, network
 // namespace and writable layer, and container events (GetContainerEvents) for a whole
 // lifecycle, to two subscribers at once. The real daemon and shim. Root.
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -114,6 +115,61 @@ TEST_F(StatsAndEventsTest, EventsOfAWholeLifecycleArriveInOrderAtEverySubscriber
     EXPECT_EQ(s.events[2].containers_statuses(0).exit_code(), 3);
     EXPECT_EQ(s.events[3].containers_statuses_size(), 0);
   }
+}
+
+TEST_F(StatsAndEventsTest, PodSandboxMetricsMatchTheirDescriptorsAsKubeletChecks) {
+  const std::string pod = RunPod(PodConfig("metrics"));
+  const std::string id = Start(pod, Root("busy", {"sh", "-c", "while true; do :; done"}));
+  v1::ListMetricDescriptorsResponse descriptors;
+  ASSERT_TRUE(runtime_->ListMetricDescriptors(Ctx().get(), {}, &descriptors).ok());
+  std::map<std::string, size_t> label_count;
+  for (const v1::MetricDescriptor& d : descriptors.descriptors()) {
+    EXPECT_FALSE(d.help().empty()) << d.name();
+    EXPECT_EQ(d.label_keys(0), "pod");
+    EXPECT_EQ(d.label_keys(1), "namespace");
+    EXPECT_EQ(d.label_keys(2), "container");
+    EXPECT_TRUE(label_count.emplace(d.name(), d.label_keys_size()).second) << d.name();
+  }
+  v1::ListPodSandboxMetricsResponse resp;
+  std::map<std::string, uint64_t> container, network;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        container.clear();
+        network.clear();
+        if (!runtime_->ListPodSandboxMetrics(Ctx().get(), {}, &resp).ok()) return false;
+        for (const v1::PodSandboxMetrics& p : resp.pod_metrics()) {
+          for (const v1::Metric& m : p.metrics()) network[m.name()] = m.value().value();
+          for (const v1::ContainerMetrics& c : p.container_metrics()) {
+            for (const v1::Metric& m : c.metrics()) container[m.name()] = m.value().value();
+          }
+        }
+        return container["container_cpu_usage_seconds_total"] >= 1;
+      },
+      absl::Seconds(20)))
+      << resp.DebugString();
+  ASSERT_EQ(resp.pod_metrics_size(), 1);
+  const v1::PodSandboxMetrics& p = resp.pod_metrics(0);
+  EXPECT_EQ(p.pod_sandbox_id(), pod);
+  ASSERT_EQ(p.container_metrics_size(), 1);
+  EXPECT_EQ(p.container_metrics(0).container_id(), id);
+  // Every sample has a descriptor and as many label values as it has keys (else kubelet
+  // drops it), and a timestamp.
+  auto check = [&](const v1::Metric& m) {
+    ASSERT_EQ(label_count.count(m.name()), 1u) << m.name();
+    EXPECT_EQ(static_cast<size_t>(m.label_values_size()), label_count[m.name()]) << m.name();
+    EXPECT_GT(m.timestamp(), 0);
+  };
+  for (const v1::Metric& m : p.metrics()) check(m);
+  for (const v1::Metric& m : p.container_metrics(0).metrics()) check(m);
+  const v1::Metric& first = p.container_metrics(0).metrics(0);
+  EXPECT_EQ(first.label_values(0), "metrics");  // the pod's name
+  EXPECT_EQ(first.label_values(2), "busy");
+  EXPECT_EQ(first.label_values(3), id);
+  EXPECT_GT(container["container_memory_usage_bytes"], 0u);
+  EXPECT_GE(container["container_processes"], 1u);
+  EXPECT_GT(container["container_start_time_seconds"], 1'700'000'000u);
+  EXPECT_EQ(network.count("container_network_receive_bytes_total"), 1u);
+  EXPECT_EQ(network.count("container_network_transmit_errors_total"), 1u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // 400, 403); and what a client that goes away leaves behind (nothing). Root.
 #include <dirent.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -102,9 +103,12 @@ TEST_F(StreamingTest, ATerminalTakesTheClientsSize) {
   o.close_stdin = false;
   o.resize = std::make_pair(111, 33);
   CommandResult r = RunSpdyCommand(
-      ExecUrl(id, {"sh", "-c", "sleep 1; stty size; echo TERM=$TERM"}, true, true), o);
+      ExecUrl(id, {"sh", "-c", "sleep 1; stty size; tty; echo TERM=$TERM"}, true, true), o);
   ASSERT_TRUE(r.completed) << r.out;
   EXPECT_THAT(r.out, HasSubstr("33 111\r\n"));
+  // The container's own terminal: /dev/pts/0 of its devpts.
+  EXPECT_THAT(r.out, HasSubstr("/dev/pts/0\r\n"));
+  EXPECT_EQ(r.out.find('\0'), std::string::npos);
   EXPECT_THAT(r.out, HasSubstr("TERM=xterm"));
   EXPECT_EQ(r.err, "");
 }
@@ -149,7 +153,8 @@ TEST_F(StreamingTest, AttachSeesARunningContainersOutputAndFeedsItsStdin) {
 
 TEST_F(StreamingTest, AttachToATerminalContainer) {
   const std::string pod = RunPod(PodConfig("attach-tty"));
-  v1::ContainerConfig config = Root("c", {"sh", "-c", "while true; do stty size; sleep 0.2; done"});
+  v1::ContainerConfig config =
+      Root("c", {"sh", "-c", "while true; do tty; stty size; sleep 0.2; done"});
   config.set_stdin(true);
   config.set_tty(true);
   const std::string id = Start(pod, config);
@@ -169,6 +174,7 @@ TEST_F(StreamingTest, AttachToATerminalContainer) {
   o.until = [](const CommandResult& r) { return absl::StrContains(r.out, "21 90"); };
   CommandResult r = RunSpdyCommand(resp.url(), o);
   EXPECT_THAT(r.out, HasSubstr("21 90\r\n"));
+  EXPECT_THAT(r.out, HasSubstr("/dev/pts/0\r\n"));  // the container's own devpts
 }
 
 TEST_F(StreamingTest, PortForwardReachesAServerInThePod) {
@@ -314,6 +320,72 @@ TEST_F(StreamingTest, AClientThatGoesAwayLeavesNoProcessOrDescriptor) {
       << ps.stdout();
   EXPECT_TRUE(WaitFor([&] { return CountFds(daemon_->pid()) <= fds_before; }, absl::Seconds(10)))
       << CountFds(daemon_->pid()) << " descriptors, " << fds_before << " before";
+}
+
+// A short idle timeout from the config: an open session nobody speaks on is closed.
+class StreamingIdleTest : public StreamingTest {
+ protected:
+  void ConfigureDaemon(DaemonProcess& daemon) override {
+    StreamingTest::ConfigureDaemon(daemon);
+    daemon.config_yaml += "streaming:\n  idle_timeout: 2s\n";
+  }
+};
+
+TEST_F(StreamingIdleTest, AnIdleConnectionIsClosedAndItsCommandEnds) {
+  const std::string id = Sleeper("idle");
+  HttpReply reply;
+  std::unique_ptr<SpdyClient> c = SpdyClient::Connect(
+      ExecUrl(id, {"sh", "-c", "exec sleep 4343"}, false, false), {"v4.channel.k8s.io"}, &reply);
+  ASSERT_NE(c, nullptr);
+  for (const char* type : {"error", "stdout", "stderr"}) c->Open({{"streamtype", type}});
+  const absl::Time start = absl::Now();
+  EXPECT_TRUE(c->PumpUntil([&] { return c->eof; }, absl::Seconds(15)));
+  EXPECT_GE(absl::Now() - start, absl::Seconds(1));
+  v1::ExecSyncResponse ps;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Exec(id, {"ps"}, 10, &ps).ok() && !absl::StrContains(ps.stdout(), "sleep 4343");
+      },
+      absl::Seconds(10)))
+      << ps.stdout();
+}
+
+// TLS from the config (a self-signed certificate made here): https:// URLs, and the same
+// protocols inside.
+class StreamingTlsTest : public StreamingTest {
+ protected:
+  void ConfigureDaemon(DaemonProcess& daemon) override {
+    StreamingTest::ConfigureDaemon(daemon);
+    const std::string tls = dir_.Sub("tls");
+    std::filesystem::create_directories(tls);
+    const std::string cert = tls + "/cert.pem", key = tls + "/key.pem";
+    ProcessResult r =
+        RunToCompletion({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                         "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert},
+                        absl::Seconds(30));
+    ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+    daemon.config_yaml +=
+        absl::StrCat("streaming:\n  tls_cert_file: ", cert, "\n  tls_key_file: ", key, "\n");
+  }
+};
+
+TEST_F(StreamingTlsTest, ExecOverTls) {
+  const std::string id = Sleeper("tls");
+  const std::string url = ExecUrl(id, {"sh", "-c", "echo over tls; exit 4"}, false, false);
+  ASSERT_TRUE(absl::StartsWith(url, "https://127.0.0.1:")) << url;
+  const ParsedUrl u = ParseUrl(url);
+  // Plain HTTP to the TLS port gets no HTTP answer.
+  EXPECT_EQ(RawHttp(u.host, u.port, "POST /exec/x HTTP/1.1\r\nHost: x\r\n\r\n").status, 0);
+  std::unique_ptr<TlsClientRelay> relay = TlsClientRelay::Start(u.host, u.port);
+  CommandResult r = RunSpdyCommand(relay->Through(url), {});
+  ASSERT_TRUE(r.completed) << r.error;
+  EXPECT_EQ(r.out, "over tls\n");
+  EXPECT_EQ(nlohmann::json::parse(r.error)["details"]["causes"][0]["message"], "4");
+  const ParsedUrl through = ParseUrl(relay->Through(url));
+  EXPECT_EQ(RawHttp(through.host, through.port,
+                    "POST /exec/unknowntoken HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+                .status,
+            404);
 }
 
 }  // namespace

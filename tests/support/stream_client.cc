@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include <thread>
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -18,6 +19,8 @@
 #include "boost/asio/connect.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/ssl.hpp"
+#include "boost/asio/write.hpp"
 #include "boost/beast/core/buffers_to_string.hpp"
 #include "boost/beast/core/flat_buffer.hpp"
 #include "boost/beast/websocket.hpp"
@@ -27,7 +30,7 @@ namespace stockade::testing {
 ParsedUrl ParseUrl(const std::string& url) {
   ParsedUrl u;
   absl::string_view rest = url;
-  absl::ConsumePrefix(&rest, "http://");
+  if (!absl::ConsumePrefix(&rest, "http://")) absl::ConsumePrefix(&rest, "https://");
   const size_t slash = rest.find('/');
   absl::string_view hostport = rest.substr(0, slash);
   u.path = slash == absl::string_view::npos ? "/" : std::string(rest.substr(slash));
@@ -375,6 +378,97 @@ ForwardResult WebSocketForward(const std::string& url, const std::string& payloa
   }
   r.completed = r.data.size() >= payload.size();
   return r;
+}
+
+namespace {
+
+// One relayed connection: plaintext in, TLS out, both ways until either side ends.
+struct TlsPipe : std::enable_shared_from_this<TlsPipe> {
+  TlsPipe(asio::ip::tcp::socket plain, asio::ssl::context& ctx)
+      : plain(std::move(plain)), tls(this->plain.get_executor(), ctx) {}
+  void Start(const asio::ip::tcp::endpoint& server) {
+    tls.lowest_layer().async_connect(
+        server, [self = shared_from_this()](const boost::system::error_code& ec) {
+          if (ec) return self->Close();
+          self->tls.async_handshake(asio::ssl::stream_base::client,
+                                    [self](const boost::system::error_code& ec) {
+                                      if (ec) return self->Close();
+                                      self->Up();
+                                      self->Down();
+                                    });
+        });
+  }
+  void Up() {
+    plain.async_read_some(asio::buffer(up), [self = shared_from_this()](
+                                                const boost::system::error_code& ec, size_t n) {
+      if (ec) return self->Close();
+      asio::async_write(self->tls, asio::buffer(self->up, n),
+                        [self](const boost::system::error_code& ec, size_t) {
+                          if (!ec) self->Up();
+                        });
+    });
+  }
+  void Down() {
+    tls.async_read_some(asio::buffer(down),
+                        [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                          if (ec) return self->Close();
+                          asio::async_write(self->plain, asio::buffer(self->down, n),
+                                            [self](const boost::system::error_code& ec, size_t) {
+                                              if (!ec) self->Down();
+                                            });
+                        });
+  }
+  void Close() {
+    boost::system::error_code ignored;
+    plain.close(ignored);
+    tls.lowest_layer().close(ignored);
+  }
+  asio::ip::tcp::socket plain;
+  asio::ssl::stream<asio::ip::tcp::socket> tls;
+  std::array<char, 32 << 10> up{}, down{};
+};
+
+}  // namespace
+
+struct TlsClientRelay::Impl {
+  asio::io_context io;
+  asio::ssl::context ctx{asio::ssl::context::tls_client};
+  asio::ip::tcp::acceptor acceptor{io};
+  asio::ip::tcp::endpoint server;
+  std::thread thread;
+  void Accept() {
+    acceptor.async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
+      if (ec) return;
+      std::make_shared<TlsPipe>(std::move(s), ctx)->Start(server);
+      Accept();
+    });
+  }
+};
+
+std::unique_ptr<TlsClientRelay> TlsClientRelay::Start(const std::string& host, int port) {
+  auto relay = std::unique_ptr<TlsClientRelay>(new TlsClientRelay);
+  relay->impl_ = std::make_unique<Impl>();
+  Impl& i = *relay->impl_;
+  i.ctx.set_verify_mode(asio::ssl::verify_none);
+  i.server = {asio::ip::make_address(host), static_cast<uint16_t>(port)};
+  const asio::ip::tcp::endpoint local(asio::ip::make_address("127.0.0.1"), 0);
+  i.acceptor.open(local.protocol());
+  i.acceptor.bind(local);
+  i.acceptor.listen();
+  relay->port_ = i.acceptor.local_endpoint().port();
+  i.Accept();
+  i.thread = std::thread([&i] { i.io.run(); });
+  return relay;
+}
+
+TlsClientRelay::~TlsClientRelay() {
+  if (!impl_) return;
+  impl_->io.stop();
+  impl_->thread.join();
+}
+
+std::string TlsClientRelay::Through(const std::string& url) const {
+  return absl::StrCat("http://127.0.0.1:", port_, ParseUrl(url).path);
 }
 
 }  // namespace stockade::testing

@@ -97,4 +97,21 @@ ForwardResult SpdyForward(SpdyClient& client, int port, int request_id, const st
 ForwardResult WebSocketForward(const std::string& url, const std::string& payload,
                                absl::Duration timeout);
 
+// A plaintext port on 127.0.0.1 whose connections are relayed to a TLS server (its certificate
+// not verified), so the clients above test a TLS streaming server unchanged.
+class TlsClientRelay {
+ public:
+  static std::unique_ptr<TlsClientRelay> Start(const std::string& host, int port);
+  ~TlsClientRelay();
+  int port() const { return port_; }
+  // `url` (https://host:port/path) through the relay: http://127.0.0.1:<relay>/path.
+  std::string Through(const std::string& url) const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
 }  // namespace stockade::testing

@@ -40,6 +40,7 @@ TEST(Config, RenderedDefaultParsesBackToTheSameSettings) {
   original.log.level = LogLevel::kDebug;
   original.cni.bin_dirs = {"/opt/cni/bin", "/usr/lib/cni"};
   original.grpc.shutdown_timeout = absl::Seconds(90);
+  original.streaming_idle_timeout = absl::Minutes(30);
   original.metrics_address = "";
   original.images.max_concurrent_downloads = 5;
   original.images.pinned = {"registry.k8s.io/pause:3.9"};
@@ -54,6 +55,7 @@ TEST(Config, RenderedDefaultParsesBackToTheSameSettings) {
   EXPECT_EQ(RenderConfigYaml(*back), RenderConfigYaml(original));
   EXPECT_EQ(back->cni.bin_dirs.size(), 2u);
   EXPECT_EQ(back->grpc.shutdown_timeout, absl::Seconds(90));
+  EXPECT_EQ(back->streaming_idle_timeout, absl::Minutes(30));
   EXPECT_EQ(back->metrics_address, "");
   EXPECT_EQ(back->images.max_concurrent_downloads, 5);
   EXPECT_EQ(back->images.pinned, original.images.pinned);
@@ -119,6 +121,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfigCase{"metrics:\n  address: localhost\n", "metrics.address: must be host:port"},
         BadConfigCase{"streaming:\n  address: \"1.2.3.4:99999\"\n", "streaming.address"},
         BadConfigCase{"streaming:\n  address: \"\"\n", "streaming.address"},
+        BadConfigCase{"streaming:\n  tls_cert_file: /etc/stockade/tls.pem\n",
+                      "tls_cert_file and tls_key_file go together"},
+        BadConfigCase{"streaming:\n  tls_key_file: relative.pem\n",
+                      "streaming.tls_key_file: must be an absolute path"},
+        BadConfigCase{"streaming:\n  idle_timeout: 0s\n",
+                      "streaming.idle_timeout: must be a duration from 1s to 24h"},
         BadConfigCase{"cni:\n  bin_dirs: /opt/cni/bin\n", "cni.bin_dirs: must be a list"},
         BadConfigCase{"cni:\n  bin_dirs: []\n", "cni.bin_dirs: must name at least one"},
         BadConfigCase{"cgroup_driver: cgroupv3\n", "cgroup_driver: unknown driver"},
