@@ -175,7 +175,11 @@ class Bench {
     }
     Print("port-forward first byte (PortForward + SPDY + dial + echo)", forward_ms);
 
-    // K exec sessions held open, each with a shell reading stdin.
+    // K exec sessions held open, each with `cat` reading stdin; memory sampled before and with.
+    std::printf("ready: 0 exec sessions open\n");
+    std::fflush(stdout);
+    std::string line;
+    std::getline(std::cin, line);
     std::vector<std::unique_ptr<SpdyClient>> open;
     for (int i = 0; i < o_.open; ++i) {
       std::unique_ptr<SpdyClient> c =
@@ -188,7 +192,6 @@ class Bench {
     }
     std::printf("ready: %d exec sessions open\n", o_.open);
     std::fflush(stdout);
-    std::string line;
     std::getline(std::cin, line);
     for (auto& c : open) c->Close();
     open.clear();

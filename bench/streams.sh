@@ -58,7 +58,10 @@ drive() {
   local client_pid=$CLIENT_PID line
   while read -r line <&"${CLIENT[0]}"; do
     echo "$name $line"
-    if [[ $line == ready:* ]]; then
+    if [[ $line == "ready: 0 "* ]]; then
+      echo "$name daemon RSS with the pod and its 2 containers: $(rss_mib "$pid") MiB"
+      echo >&"${CLIENT[1]}"
+    elif [[ $line == ready:* ]]; then
       echo "$name daemon RSS with $open exec sessions open: $(rss_mib "$pid") MiB"
       crictl_exec "$name" "$socket"
       echo >&"${CLIENT[1]}"

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -329,6 +330,18 @@ absl::StatusOr<ContainerView> RuntimeCore::ContainerStatus(const std::string& id
 
 std::vector<ContainerView> RuntimeCore::ListContainers(const ContainerFilter& filter) {
   std::vector<ContainerView> out;
+  // kubelet lists every second or so: a running container whose shim recorded no exit is asked
+  // nothing more, and each pod's shim is checked once per call, not once per container.
+  std::map<std::string, bool> shim_alive;
+  auto needs_refresh = [&](const v1::ContainerRecord& c) {
+    const std::string dir = PodDir(c.pod_id());
+    if (c.state() != v1::CONTAINER_STATE_RUNNING || deps_.backend.HasExited(dir, c.id())) {
+      return true;
+    }
+    auto [it, added] = shim_alive.try_emplace(c.pod_id(), false);
+    if (added) it->second = deps_.backend.PodAlive(c.pod_id(), dir);
+    return !it->second;
+  };
   for (v1::ContainerRecord& c : tables_->Containers()) {
     if (!absl::StartsWith(c.id(), filter.id) || !absl::StartsWith(c.pod_id(), filter.pod_id)) {
       continue;
@@ -339,7 +352,7 @@ std::vector<ContainerView> RuntimeCore::ListContainers(const ContainerFilter& fi
       std::optional<v1::ContainerRecord> current = tables_->Container(c.id());
       if (!current) continue;
       c = *current;
-      if (lock.held()) Refresh(c);
+      if (lock.held() && needs_refresh(c)) Refresh(c);
     }
     ContainerView view = ToView(c);
     if (filter.state && view.state != *filter.state) continue;

@@ -92,10 +92,13 @@ class FakeJailBackend : public JailBackend {
     calls.push_back(absl::StrCat("Attach ", id));
     return absl::UnimplementedError("the fake backend streams nothing");
   }
-  bool HasExited(const std::string&, const std::string& id) override {
-    return exited.count(id) > 0;
+  // As the shim's exit record: there once the process has ended.
+  bool HasExited(const std::string& dir, const std::string& id) override {
+    auto it = pods.find(dir);
+    if (it == pods.end()) return false;
+    auto c = it->second.containers.find(id);
+    return c != it->second.containers.end() && !c->second.running;
   }
-  std::set<std::string> exited;  // ids HasExited reports
   absl::StatusOr<UniqueFd> DialPod(const std::string& pod_id, bool, int port) override {
     calls.push_back(absl::StrCat("DialPod ", pod_id, " ", port));
     return absl::UnimplementedError("the fake backend dials nothing");
