@@ -10,8 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
-#include "runtime/common/errors.h"
-#include "runtime/common/unique_fd.h"
+#include "common/errors.h"
+#include "common/unique_fd.h"
 
 namespace stockade {
 namespace {

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "cri/grpc_status.h"
 #include "google/protobuf/descriptor.h"
-#include "runtime/common/logging.h"
+#include "common/logging.h"
 
 namespace stockade {
 namespace {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/common/errors.h"
+#include "common/errors.h"
 
 namespace stockade {
 namespace {

@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "imagestore/manifest.h"
-#include "runtime/common/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace stockade {
 

@@ -9,8 +9,8 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/common/errors.h"
-#include "runtime/common/writeback.h"
+#include "common/errors.h"
+#include "common/writeback.h"
 
 namespace stockade {
 namespace {

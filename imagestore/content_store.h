@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "imagestore/digest.h"
-#include "runtime/common/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace stockade {
 

@@ -16,9 +16,9 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "imagestore/reference.h"
-#include "runtime/common/errors.h"
-#include "runtime/common/logging.h"
-#include "runtime/state/record_codec.h"
+#include "common/errors.h"
+#include "common/logging.h"
+#include "state/record_codec.h"
 #include "stockade/v1/records.pb.h"
 
 namespace stockade {

@@ -20,7 +20,7 @@
 #include "imagestore/layer_store.h"
 #include "imagestore/manifest.h"
 #include "imagestore/registry_client.h"
-#include "runtime/state/state_store.h"
+#include "state/state_store.h"
 
 namespace stockade {
 

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "imagestore/byte_source.h"
 #include "imagestore/chunk_queue.h"
-#include "runtime/common/errors.h"
+#include "common/errors.h"
 
 namespace stockade {
 namespace {

@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "imagestore/layer_path.h"
-#include "runtime/common/errors.h"
+#include "common/errors.h"
 
 namespace stockade {
 namespace {

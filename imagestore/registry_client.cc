@@ -14,7 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
-#include "runtime/common/logging.h"
+#include "common/logging.h"
 
 namespace stockade {
 namespace {

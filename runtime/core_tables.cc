@@ -1,7 +1,7 @@
 #include "runtime/core_tables.h"
 
 #include "runtime/runtime_core.h"
-#include "runtime/state/record_codec.h"
+#include "state/record_codec.h"
 
 namespace stockade {
 

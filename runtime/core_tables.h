@@ -12,7 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "runtime/jail_spec.h"
 #include "runtime/lifecycle.h"
-#include "runtime/state/state_store.h"
+#include "state/state_store.h"
 #include "stockade/v1/records.pb.h"
 
 namespace stockade {

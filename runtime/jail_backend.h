@@ -17,7 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "runtime/common/unique_fd.h"
+#include "common/unique_fd.h"
 #include "runtime/jail_spec.h"
 #include "runtime/process_stream.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "imagestore/snapshotter.h"
+#include "runtime/snapshot/snapshotter.h"
 #include "runtime/jail_backend.h"
 
 namespace stockade {

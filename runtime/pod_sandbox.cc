@@ -13,15 +13,15 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "imagestore/snapshotter.h"
+#include "common/errors.h"
+#include "common/logging.h"
 #include "nlohmann/json.hpp"
 #include "runtime/cgroup_driver.h"
-#include "runtime/common/errors.h"
-#include "runtime/common/logging.h"
 #include "runtime/core_tables.h"
 #include "runtime/id_locks.h"
 #include "runtime/runtime_core.h"
-#include "runtime/state/state_store.h"
+#include "runtime/snapshot/snapshotter.h"
+#include "state/state_store.h"
 
 namespace stockade {
 namespace {
@@ -326,14 +326,14 @@ absl::Status RuntimeCore::StopPodLocked(v1::PodRecord pod) {
   // Every container ends at once (kubelet has already stopped them with their grace periods).
   if (absl::Status s = ForEachContainerLocked(pod.id(),
                                               [&](v1::ContainerRecord& c) {
-                                                absl::Status s =
+                                                absl::Status stopped =
                                                     StopContainerLocked(c, absl::ZeroDuration());
                                                 // What a container left behind in a shared PID
                                                 // namespace (or the node's) goes with the pod, even
                                                 // when its own init ended long ago.
-                                                if (s.ok())
-                                                  s = deps_.limiter.KillAll(c.cgroup_path());
-                                                return s;
+                                                if (stopped.ok())
+                                                  stopped = deps_.limiter.KillAll(c.cgroup_path());
+                                                return stopped;
                                               });
       !s.ok()) {
     return s;

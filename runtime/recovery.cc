@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "imagestore/snapshotter.h"
-#include "runtime/common/logging.h"
+#include "runtime/snapshot/snapshotter.h"
+#include "common/logging.h"
 #include "runtime/core_tables.h"
 #include "runtime/id_locks.h"
 #include "runtime/runtime_core.h"

@@ -19,7 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "imagestore/snapshotter.h"
+#include "runtime/snapshot/snapshotter.h"
 #include "runtime/container_events.h"
 #include "runtime/container_image.h"
 #include "runtime/ids.h"

@@ -6,7 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "runtime/state/record_codec.h"
+#include "state/record_codec.h"
 #include "stockade/v1/records.pb.h"
 
 namespace stockade {

@@ -9,7 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "runtime/state/state_store.h"
+#include "state/state_store.h"
 
 namespace stockade {
 

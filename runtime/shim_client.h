@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "runtime/common/unique_fd.h"
+#include "common/unique_fd.h"
 #include "runtime/jail_spec.h"
 
 namespace stockade {

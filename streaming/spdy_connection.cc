@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "boost/asio/write.hpp"
-#include "runtime/common/logging.h"
+#include "common/logging.h"
 
 namespace stockade {
 

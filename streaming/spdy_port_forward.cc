@@ -7,7 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/write.hpp"
-#include "runtime/common/logging.h"
+#include "common/logging.h"
 #include "streaming/spdy_protocols.h"
 
 namespace stockade {

@@ -3,7 +3,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "runtime/common/logging.h"
+#include "common/logging.h"
 #include "streaming/command_session.h"
 #include "streaming/spdy_protocols.h"
 

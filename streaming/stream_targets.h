@@ -8,7 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "runtime/common/unique_fd.h"
+#include "common/unique_fd.h"
 #include "runtime/process_stream.h"
 #include "streaming/stream_request.h"
 

@@ -15,7 +15,7 @@
 #include "boost/asio/steady_timer.hpp"
 #include "boost/beast/core/flat_buffer.hpp"
 #include "boost/beast/http.hpp"
-#include "runtime/common/logging.h"
+#include "common/logging.h"
 #include "streaming/request_cache.h"
 #include "streaming/spdy_protocols.h"
 #include "streaming/tls_terminator.h"

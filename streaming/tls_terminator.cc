@@ -10,7 +10,7 @@
 #include "boost/asio/ssl/stream.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/write.hpp"
-#include "runtime/common/logging.h"
+#include "common/logging.h"
 
 namespace stockade {
 namespace {

@@ -13,7 +13,7 @@
 #include "boost/beast/core/buffers_to_string.hpp"
 #include "boost/beast/core/flat_buffer.hpp"
 #include "boost/beast/websocket.hpp"
-#include "runtime/common/logging.h"
+#include "common/logging.h"
 #include "streaming/command_session.h"
 
 namespace stockade {

@@ -9,27 +9,20 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "common/errors.h"
+#include "common/logging.h"
+#include "common/startup_memory.h"
 #include "cri/cri_server.h"
 #include "cri/image_service.h"
 #include "cri/rpc_instrumentation.h"
 #include "cri/runtime_service.h"
 #include "cri/stream_targets.h"
-#include "imagestore/http_client.h"
 #include "imagestore/image_store.h"
-#include "imagestore/registry_client.h"
-#include "imagestore/registry_hosts.h"
+#include "node/node_runtime.h"
 #include "prometheus/registry.h"
-#include "runtime/cni_pod_network.h"
-#include "runtime/common/errors.h"
-#include "runtime/common/logging.h"
-#include "runtime/common/startup_memory.h"
-#include "runtime/common/state_dir_lock.h"
 #include "runtime/metrics/metrics_server.h"
-#include "runtime/platform_backend.h"
 #include "runtime/runtime_core.h"
 #include "runtime/runtime_settings.h"
-#include "runtime/state/rocksdb_state_store.h"
-#include "runtime/store_image_source.h"
 #include "streaming/streaming_server.h"
 
 namespace stockade {
@@ -58,14 +51,6 @@ int WaitForTerminationSignal() {
   return signal_number;
 }
 
-absl::Status MakePrivateDir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return ErrnoError(ec.value(), absl::StrCat("create directory ", dir));
-  if (::chmod(dir.c_str(), 0711) != 0) return ErrnoError(errno, absl::StrCat("chmod ", dir));
-  return absl::OkStatus();
-}
-
 int Fail(const absl::Status& status) {
   Log(LogLevel::kError, "stockaded cannot start", {{"error", std::string(status.message())}});
   return 1;
@@ -80,18 +65,9 @@ void BlockTerminationSignals() {
 }
 
 int RunDaemon(const Config& config, const std::string& version) {
-  for (const std::string& dir : {config.state_dir, config.run_dir}) {
-    if (absl::Status s = MakePrivateDir(dir); !s.ok()) return Fail(s);
-  }
-  absl::StatusOr<StateDirLock> lock = StateDirLock::Acquire(config.state_dir);
-  if (!lock.ok()) return Fail(lock.status());
-
-  const std::string db_dir = absl::StrCat(config.state_dir, "/db");
-  absl::StatusOr<std::unique_ptr<StateStore>> store = OpenRocksDbStateStore(db_dir);
-  if (!store.ok()) return Fail(store.status());
-  if (absl::Status s = CheckOrInitSchema(**store, db_dir, version); !s.ok()) return Fail(s);
-  absl::StatusOr<std::unique_ptr<RuntimeSettings>> settings = RuntimeSettings::Load(**store);
-  if (!settings.ok()) return Fail(settings.status());
+  absl::StatusOr<std::unique_ptr<NodeRuntime>> node = NodeRuntime::Open(config, version);
+  if (!node.ok()) return Fail(node.status());
+  RuntimeCore& core = (*node)->core();
 
   auto registry = std::make_shared<prometheus::Registry>();
   RpcInstrumentation rpc(*registry, {"runtime.v1.RuntimeService", "runtime.v1.ImageService"});
@@ -105,38 +81,8 @@ int RunDaemon(const Config& config, const std::string& version) {
     info.metrics_address = metrics->bound_address();
   }
 
-  InitHttpClient();
-  RegistryHosts registry_hosts(config.images.registries, config.images.registry_config_dir);
-  RegistryClientOptions registry_options;
-  registry_options.progress_timeout = config.images.pull_progress_timeout;
-  ImageStoreOptions image_options;
-  image_options.root = absl::StrCat(config.state_dir, "/images");
-  image_options.max_concurrent_downloads = config.images.max_concurrent_downloads;
-  image_options.pinned_images = config.images.pinned;
-  StateStore& state = **store;
-  image_options.layer_dirs_in_use = [&state] { return LayerDirsInUse(state); };
-  absl::StatusOr<std::unique_ptr<ImageStore>> images = ImageStore::Open(
-      image_options, **store, NewDistributionRegistry(registry_hosts, registry_options));
-  if (!images.ok()) return Fail(images.status());
-
-  absl::StatusOr<PlatformBackend> platform =
-      OpenPlatformBackend({config.state_dir, config.run_dir, ""});
-  if (!platform.ok()) return Fail(platform.status());
-  std::unique_ptr<ContainerImageSource> image_source = NewStoreImageSource(**images);
-  std::unique_ptr<PodNetwork> network =
-      NewCniPodNetwork({config.cni.conf_dir, config.cni.bin_dirs}, **settings);
-  RuntimeCoreOptions core_options;
-  core_options.run_dir = config.run_dir;
-  core_options.netns_dir = platform->netns_dir;
-  core_options.node_oom_score_adj = platform->oom_score_adj;
-  absl::StatusOr<std::unique_ptr<RuntimeCore>> core =
-      RuntimeCore::Open({**store, *platform->jails, *platform->limiter, *platform->snapshotter,
-                         *image_source, *network},
-                        core_options);
-  if (!core.ok()) return Fail(core.status());
-
-  (*core)->WatchExits(absl::Milliseconds(250));
-  std::unique_ptr<StreamTargets> stream_targets = NewCoreStreamTargets(**core);
+  core.WatchExits(absl::Milliseconds(250));
+  std::unique_ptr<StreamTargets> stream_targets = NewCoreStreamTargets(core);
   StreamingServerOptions streaming_options;
   streaming_options.address = config.streaming_address;
   streaming_options.idle_timeout = config.streaming_idle_timeout;
@@ -145,8 +91,8 @@ int RunDaemon(const Config& config, const std::string& version) {
   absl::StatusOr<std::unique_ptr<StreamingServer>> streaming =
       StreamingServer::Start(streaming_options, *stream_targets);
   if (!streaming.ok()) return Fail(streaming.status());
-  RuntimeServiceImpl runtime_service(rpc, config, info, **settings, **core, **streaming);
-  ImageServiceImpl image_service(rpc, **images);
+  RuntimeServiceImpl runtime_service(rpc, config, info, (*node)->settings(), core, **streaming);
+  ImageServiceImpl image_service(rpc, (*node)->images());
   CriServerOptions options{config.socket_path, static_cast<int>(config.grpc.max_recv_message_bytes),
                            static_cast<int>(config.grpc.max_send_message_bytes)};
   absl::StatusOr<std::unique_ptr<CriServer>> server =

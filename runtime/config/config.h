@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "imagestore/registry_hosts.h"
-#include "runtime/common/logging.h"
+#include "common/logging.h"
 
 namespace stockade {
 

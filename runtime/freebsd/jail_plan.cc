@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "runtime/common/rootfs_path.h"
+#include "common/rootfs_path.h"
 
 namespace stockade::freebsd {
 namespace {

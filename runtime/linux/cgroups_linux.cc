@@ -19,8 +19,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "runtime/common/errors.h"
-#include "runtime/common/unique_fd.h"
+#include "common/errors.h"
+#include "common/unique_fd.h"
 #include "runtime/linux/cgroups.h"
 
 namespace stockade {

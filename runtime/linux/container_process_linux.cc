@@ -17,9 +17,9 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/common/errors.h"
-#include "runtime/common/rootfs_path.h"
-#include "runtime/common/unique_fd.h"
+#include "common/errors.h"
+#include "common/rootfs_path.h"
+#include "common/unique_fd.h"
 #include "runtime/linux/command_exec.h"
 #include "runtime/linux/container_process.h"
 #include "runtime/linux/container_terminal.h"

@@ -7,7 +7,7 @@
 #include <sys/types.h>
 
 #include "absl/status/statusor.h"
-#include "runtime/common/unique_fd.h"
+#include "common/unique_fd.h"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)  // Linux 4.13; older libc headers lack the name

@@ -8,8 +8,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/common/errors.h"
-#include "runtime/common/rootfs_path.h"
+#include "common/errors.h"
+#include "common/rootfs_path.h"
 #include "runtime/linux/container_terminal.h"
 
 namespace stockade {

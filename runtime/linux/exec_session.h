@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "runtime/common/unique_fd.h"
+#include "common/unique_fd.h"
 #include "runtime/linux/process_identity.h"
 
 namespace stockade {

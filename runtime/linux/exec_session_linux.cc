@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/common/errors.h"
+#include "common/errors.h"
 #include "runtime/linux/command_exec.h"
 #include "runtime/linux/exec_session.h"
 

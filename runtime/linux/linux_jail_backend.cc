@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/common/errors.h"
+#include "common/errors.h"
 #include "runtime/linux/netns_calls.h"
 #include "runtime/linux/seccomp.h"
 #include "runtime/mountinfo.h"

@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "runtime/common/unique_fd.h"
+#include "common/unique_fd.h"
 #include "runtime/jail_backend.h"
 
 namespace stockade {

@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "runtime/common/errors.h"
+#include "common/errors.h"
 #include "runtime/linux/netns_calls.h"
 
 namespace stockade {

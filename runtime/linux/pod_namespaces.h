@@ -11,7 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "runtime/common/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace stockade {
 

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/common/errors.h"
-#include "runtime/common/unique_fd.h"
+#include "common/errors.h"
+#include "common/unique_fd.h"
 #include "runtime/linux/pod_namespaces.h"
 
 namespace stockade {

@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "runtime/capabilities.h"
-#include "runtime/common/errors.h"
-#include "runtime/common/unique_fd.h"
+#include "common/errors.h"
+#include "common/unique_fd.h"
 #include "runtime/linux/seccomp.h"
 #include "runtime/seccomp_profile.h"
 

@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "runtime/common/errors.h"
+#include "common/errors.h"
 #include "runtime/metrics/process_stats.h"
 
 namespace stockade {

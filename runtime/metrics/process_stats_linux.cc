@@ -9,7 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "runtime/common/errors.h"
+#include "common/errors.h"
 #include "runtime/metrics/process_stats.h"
 
 namespace stockade {

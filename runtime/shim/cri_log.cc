@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "runtime/common/errors.h"
+#include "common/errors.h"
 
 namespace stockade {
 

@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "runtime/common/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace stockade {
 

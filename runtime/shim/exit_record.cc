@@ -8,8 +8,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "runtime/common/errors.h"
-#include "runtime/common/unique_fd.h"
+#include "common/errors.h"
+#include "common/unique_fd.h"
 
 namespace stockade {
 

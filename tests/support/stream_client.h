@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "runtime/common/unique_fd.h"
+#include "common/unique_fd.h"
 #include "streaming/spdy_frame.h"
 
 namespace stockade::testing {

@@ -8,7 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "runtime/common/rootfs_path.h"
+#include "common/rootfs_path.h"
 #include "tests/support/temp_dir.h"
 
 namespace stockade {

@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "imagestore/layer_unpacker.h"
-#include "imagestore/snapshotter.h"
+#include "runtime/snapshot/snapshotter.h"
 #include "tests/support/files.h"
 #include "tests/support/string_source.h"
 #include "tests/support/tar_builder.h"

@@ -1,6 +1,6 @@
 // The rootfs resolver on real temp dirs: links out of the root, absolute and relative, "..",
 // loops, dangling links, FIFOs, oversized files. No root needed.
-#include "runtime/common/rootfs_path.h"
+#include "common/rootfs_path.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "runtime/common/unique_fd.h"
+#include "common/unique_fd.h"
 #include "tests/support/files.h"
 #include "tests/support/temp_dir.h"
 

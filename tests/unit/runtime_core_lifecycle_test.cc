@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/runtime_core.h"
-#include "runtime/state/memory_state_store.h"
+#include "state/memory_state_store.h"
 #include "runtime/testing/fake_backends.h"
 #include "stockade/v1/records.pb.h"
 #include "tests/support/files.h"

@@ -1,7 +1,7 @@
 #include "runtime/runtime_settings.h"
 
 #include "gtest/gtest.h"
-#include "runtime/state/memory_state_store.h"
+#include "state/memory_state_store.h"
 
 namespace stockade {
 namespace {

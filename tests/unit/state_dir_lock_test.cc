@@ -1,4 +1,4 @@
-#include "runtime/common/state_dir_lock.h"
+#include "common/state_dir_lock.h"
 
 #include <sys/wait.h>
 #include <unistd.h>

@@ -5,9 +5,9 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "runtime/state/memory_state_store.h"
-#include "runtime/state/record_codec.h"
-#include "runtime/state/rocksdb_state_store.h"
+#include "state/memory_state_store.h"
+#include "state/record_codec.h"
+#include "state/rocksdb_state_store.h"
 #include "stockade/v1/records.pb.h"
 #include "tests/support/temp_dir.h"
 

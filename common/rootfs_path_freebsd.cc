@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "runtime/common/rootfs_path.h"
+#include "common/rootfs_path.h"
 
 namespace stockade {
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "runtime/common/startup_memory.h"
+#include "common/startup_memory.h"
 
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21  // Linux 5.4

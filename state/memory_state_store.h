@@ -8,7 +8,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "runtime/state/state_store.h"
+#include "state/state_store.h"
 
 namespace stockade {
 

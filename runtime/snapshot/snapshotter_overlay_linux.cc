@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "imagestore/snapshot_dirs.h"
-#include "imagestore/snapshotter.h"
-#include "runtime/common/errors.h"
+#include "runtime/snapshot/snapshot_dirs.h"
+#include "runtime/snapshot/snapshotter.h"
+#include "common/errors.h"
 
 namespace stockade {
 namespace {

@@ -1,6 +1,6 @@
 // Compiled on FreeBSD only (selected by CMake): no sync_file_range there; the final fsync does
 // all the work.
-#include "runtime/common/writeback.h"
+#include "common/writeback.h"
 
 namespace stockade {
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "runtime/state/state_store.h"
+#include "state/state_store.h"
 
 namespace stockade {
 

@@ -8,7 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/message_lite.h"
-#include "runtime/state/state_store.h"
+#include "state/state_store.h"
 
 namespace stockade {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "imagestore/snapshotter.h"
+#include "runtime/snapshot/snapshotter.h"
 
 namespace stockade {
 

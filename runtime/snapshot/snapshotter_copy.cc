@@ -13,10 +13,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "imagestore/snapshot_dirs.h"
-#include "imagestore/snapshotter.h"
-#include "runtime/common/errors.h"
-#include "runtime/common/unique_fd.h"
+#include "runtime/snapshot/snapshot_dirs.h"
+#include "runtime/snapshot/snapshotter.h"
+#include "common/errors.h"
+#include "common/unique_fd.h"
 
 namespace stockade {
 namespace {

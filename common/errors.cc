@@ -1,4 +1,4 @@
-#include "runtime/common/errors.h"
+#include "common/errors.h"
 
 #include <cstring>
 

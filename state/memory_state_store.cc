@@ -1,4 +1,4 @@
-#include "runtime/state/memory_state_store.h"
+#include "state/memory_state_store.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"

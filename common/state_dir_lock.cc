@@ -1,4 +1,4 @@
-#include "runtime/common/state_dir_lock.h"
+#include "common/state_dir_lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -9,7 +9,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "runtime/common/errors.h"
+#include "common/errors.h"
 
 namespace stockade {
 namespace {

@@ -1,4 +1,4 @@
-#include "runtime/state/rocksdb_state_store.h"
+#include "state/rocksdb_state_store.h"
 
 #include <array>
 

@@ -1,4 +1,4 @@
-#include "imagestore/snapshot_dirs.h"
+#include "runtime/snapshot/snapshot_dirs.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "runtime/common/errors.h"
+#include "common/errors.h"
 
 namespace stockade {
 

@@ -1,8 +1,8 @@
-#include "runtime/state/state_store.h"
+#include "state/state_store.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "runtime/state/record_codec.h"
+#include "state/record_codec.h"
 #include "stockade/v1/records.pb.h"
 
 namespace stockade {

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/common/errors.h"
-#include "runtime/common/rootfs_path.h"
-#include "runtime/common/unique_fd.h"
+#include "common/errors.h"
+#include "common/rootfs_path.h"
+#include "common/unique_fd.h"
 
 namespace stockade {
 namespace {

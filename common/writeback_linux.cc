@@ -1,6 +1,6 @@
 #include <fcntl.h>
 
-#include "runtime/common/writeback.h"
+#include "common/writeback.h"
 
 namespace stockade {
 
