@@ -9,9 +9,9 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/grpcpp.h"
 #include "common/errors.h"
 #include "common/unique_fd.h"
+#include "grpcpp/grpcpp.h"
 
 namespace stockade {
 namespace {

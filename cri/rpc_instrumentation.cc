@@ -1,9 +1,9 @@
 #include "cri/rpc_instrumentation.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "cri/grpc_status.h"
 #include "google/protobuf/descriptor.h"
-#include "common/logging.h"
 
 namespace stockade {
 namespace {

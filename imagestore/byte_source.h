@@ -8,8 +8,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "imagestore/manifest.h"
 #include "common/unique_fd.h"
+#include "imagestore/manifest.h"
 
 namespace stockade {
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "imagestore/digest.h"
 #include "common/unique_fd.h"
+#include "imagestore/digest.h"
 
 namespace stockade {
 

@@ -15,9 +15,9 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "imagestore/reference.h"
 #include "common/errors.h"
 #include "common/logging.h"
+#include "imagestore/reference.h"
 #include "state/record_codec.h"
 #include "stockade/v1/records.pb.h"
 

@@ -9,9 +9,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/errors.h"
 #include "imagestore/byte_source.h"
 #include "imagestore/chunk_queue.h"
-#include "common/errors.h"
 
 namespace stockade {
 namespace {

@@ -16,8 +16,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "imagestore/layer_path.h"
 #include "common/errors.h"
+#include "imagestore/layer_path.h"
 
 namespace stockade {
 namespace {

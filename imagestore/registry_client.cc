@@ -13,8 +13,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "nlohmann/json.hpp"
 #include "common/logging.h"
+#include "nlohmann/json.hpp"
 
 namespace stockade {
 namespace {

@@ -13,15 +13,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "runtime/snapshot/snapshotter.h"
-#include "runtime/capabilities.h"
 #include "common/rootfs_path.h"
+#include "runtime/capabilities.h"
 #include "runtime/core_tables.h"
 #include "runtime/id_locks.h"
 #include "runtime/passwd.h"
 #include "runtime/process_spec.h"
 #include "runtime/runtime_core.h"
 #include "runtime/seccomp_profile.h"
+#include "runtime/snapshot/snapshotter.h"
 #include "runtime/stop_signal.h"
 
 namespace stockade {

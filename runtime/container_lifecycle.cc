@@ -10,10 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "runtime/snapshot/snapshotter.h"
 #include "runtime/core_tables.h"
 #include "runtime/id_locks.h"
 #include "runtime/runtime_core.h"
+#include "runtime/snapshot/snapshotter.h"
 #include "runtime/stop_signal.h"
 
 namespace stockade {

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "runtime/snapshot/snapshotter.h"
 #include "runtime/jail_backend.h"
+#include "runtime/snapshot/snapshotter.h"
 
 namespace stockade {
 

@@ -6,11 +6,11 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/snapshot/snapshotter.h"
 #include "common/logging.h"
 #include "runtime/core_tables.h"
 #include "runtime/id_locks.h"
 #include "runtime/runtime_core.h"
+#include "runtime/snapshot/snapshotter.h"
 
 namespace stockade {
 

@@ -19,7 +19,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "runtime/snapshot/snapshotter.h"
 #include "runtime/container_events.h"
 #include "runtime/container_image.h"
 #include "runtime/ids.h"
@@ -28,6 +27,7 @@
 #include "runtime/name_registry.h"
 #include "runtime/pod_network.h"
 #include "runtime/resolv_conf.h"
+#include "runtime/snapshot/snapshotter.h"
 
 namespace stockade {
 

@@ -14,9 +14,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "nlohmann/json.hpp"
 #include "common/errors.h"
 #include "common/unique_fd.h"
+#include "nlohmann/json.hpp"
 #include "runtime/linux/container_terminal.h"
 
 namespace stockade {

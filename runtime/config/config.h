@@ -9,8 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "imagestore/registry_hosts.h"
 #include "common/logging.h"
+#include "imagestore/registry_hosts.h"
 
 namespace stockade {
 

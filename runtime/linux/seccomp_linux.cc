@@ -9,9 +9,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "runtime/capabilities.h"
 #include "common/errors.h"
 #include "common/unique_fd.h"
+#include "runtime/capabilities.h"
 #include "runtime/linux/seccomp.h"
 #include "runtime/seccomp_profile.h"
 

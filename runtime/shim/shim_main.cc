@@ -45,20 +45,19 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "nlohmann/json.hpp"
 #include "common/startup_memory.h"
 #include "common/unique_fd.h"
+#include "nlohmann/json.hpp"
 #include "runtime/linux/container_process.h"
 #include "runtime/linux/container_terminal.h"
 #include "runtime/linux/exec_session.h"
 #include "runtime/linux/pod_namespaces.h"
 #include "runtime/shim/cri_log.h"
 #include "runtime/shim/exit_record.h"
+#include "runtime/shim/shim_wire.h"
 
 namespace stockade {
 namespace {
-
-using Json = nlohmann::json;
 
 // A client attached to a container's stdio (through the daemon).
 struct Attachment {
@@ -85,15 +84,6 @@ struct Container {
   ExitRecord exit;
 };
 
-// Kills an exec session's relay and its group (a terminal's relay leads a session, made just
-// after the fork: the relay itself is signalled too).
-void KillRelay(pid_t pid) {
-  ::kill(-pid, SIGKILL);
-  ::kill(pid, SIGKILL);
-}
-
-void SetNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
 // An exec session in flight: its relay, the connection its answer goes to (closed by the
 // daemon to cancel it), and its deadline.
 struct ExecCall {
@@ -102,54 +92,6 @@ struct ExecCall {
   absl::Time deadline = absl::InfiniteFuture();
   bool timed_out = false;
 };
-
-// What a container's process and an exec session's have in common, as the daemon sends them.
-template <typename Spec>
-void ReadProcessFields(const Json& s, Spec& spec) {
-  spec.argv = s.value("argv", std::vector<std::string>{});
-  spec.env = s.value("env", std::vector<std::string>{});
-  spec.cwd = s.value("cwd", "/");
-  spec.uid = s.value("uid", 0u);
-  spec.gid = s.value("gid", 0u);
-  spec.additional_gids = s.value("gids", std::vector<uint32_t>{});
-  spec.no_new_privs = s.value("no_new_privs", true);
-  spec.seccomp_filter = s.value("seccomp_filter", std::vector<uint64_t>{});
-}
-
-// Reads one request line from `conn`, with the descriptors sent along with it (SCM_RIGHTS).
-std::string ReadRequest(int conn, std::vector<UniqueFd>& fds) {
-  std::string line;
-  char buf[4096];
-  while (line.size() < (1 << 20)) {
-    iovec iov{buf, sizeof(buf)};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    // The daemon sends the line in one piece and waits: peek-free reading stays within it.
-    const ssize_t n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
-    if (n <= 0) break;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < count; ++i) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-        fds.emplace_back(fd);
-      }
-    }
-    line.append(buf, static_cast<size_t>(n));
-    if (line.find('\n') != std::string::npos) break;
-  }
-  return line.substr(0, line.find('\n'));
-}
-
-void Reply(int conn, const Json& reply) {
-  const std::string text = reply.dump() + "\n";
-  ::send(conn, text.data(), text.size(), MSG_NOSIGNAL);
-}
 
 class Shim {
  public:

@@ -61,21 +61,24 @@ void RemoveTreeQuietly(const std::string& path) {
 }
 
 absl::StatusOr<DiskUsage> TreeUsage(const std::string& path) {
+  // Through descriptors only: each directory is opened from its parent's with O_NOFOLLOW, so a
+  // container that swaps a directory for a link while this runs cannot send the walk anywhere.
+  const int top = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (top < 0) return absl::NotFoundError(absl::StrCat(path, ": ", std::strerror(errno)));
   struct stat root;
-  if (::lstat(path.c_str(), &root) != 0) {
-    return absl::NotFoundError(absl::StrCat(path, ": ", std::strerror(errno)));
+  if (::fstat(top, &root) != 0) {
+    ::close(top);
+    return ErrnoError(errno, absl::StrCat("stat ", path));
   }
-  DiskUsage usage;
+  DiskUsage usage{static_cast<uint64_t>(root.st_blocks) * 512, 1};
   std::set<std::pair<dev_t, ino_t>> seen;  // hard links count once, as du does
-  std::vector<std::string> dirs = {path};
+  std::vector<int> dirs = {top};
   while (!dirs.empty()) {
-    const std::string dir = std::move(dirs.back());
+    DIR* d = ::fdopendir(dirs.back());  // owns the descriptor from here on
     dirs.pop_back();
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) continue;  // removed meanwhile, or unreadable
+    if (d == nullptr) continue;
     while (dirent* e = ::readdir(d)) {
       if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-      const std::string child = dir + "/" + e->d_name;
       struct stat st;
       if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (st.st_dev != root.st_dev) continue;
@@ -84,12 +87,13 @@ absl::StatusOr<DiskUsage> TreeUsage(const std::string& path) {
       }
       usage.inodes += 1;
       usage.bytes += static_cast<uint64_t>(st.st_blocks) * 512;
-      if (S_ISDIR(st.st_mode)) dirs.push_back(child);
+      if (!S_ISDIR(st.st_mode)) continue;
+      const int child =
+          ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (child >= 0) dirs.push_back(child);  // else replaced meanwhile: not followed
     }
     ::closedir(d);
   }
-  usage.inodes += 1;
-  usage.bytes += static_cast<uint64_t>(root.st_blocks) * 512;
   return usage;
 }
 

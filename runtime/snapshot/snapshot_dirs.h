@@ -16,8 +16,9 @@ absl::StatusOr<std::vector<std::string>> ListSnapshotKeys(const std::string& roo
 // Creates `<root>/<key>`; AlreadyExists if it is there.
 absl::StatusOr<std::string> CreateSnapshotDir(const std::string& root, const std::string& key);
 void RemoveTreeQuietly(const std::string& path);
-// du of the tree at `path` (not crossing into other filesystems, links not followed); NotFound
-// when it is not there.
+// du of the tree at `path`, a snapshot's own directory (not crossing into other filesystems;
+// walked through descriptors, links never followed, so a container's writes cannot steer it);
+// NotFound when it is not there.
 absl::StatusOr<DiskUsage> TreeUsage(const std::string& path);
 
 }  // namespace stockade

@@ -9,10 +9,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "runtime/snapshot/snapshotter.h"
 #include "runtime/container_image.h"
 #include "runtime/jail_backend.h"
 #include "runtime/pod_network.h"
+#include "runtime/snapshot/snapshotter.h"
 
 namespace stockade::testing {
 

@@ -6,9 +6,9 @@
 
 #include <filesystem>
 
+#include "common/rootfs_path.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "common/rootfs_path.h"
 #include "tests/support/temp_dir.h"
 
 namespace stockade {

@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/unique_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "common/unique_fd.h"
 #include "tests/support/files.h"
 #include "tests/support/temp_dir.h"
 
