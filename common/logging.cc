@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
+#include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -82,7 +83,27 @@ absl::string_view LogLevelName(LogLevel level) {
 }
 
 absl::string_view LogFormatName(LogFormat format) {
-  return format == LogFormat::kJson ? "json" : "text";
+  switch (format) {
+    case LogFormat::kJson:
+      return "json";
+    case LogFormat::kHclog:
+      return "hclog";
+    case LogFormat::kText:
+      return "text";
+  }
+  return "text";
+}
+
+absl::Status AddLogFile(const std::string& path) {
+  try {
+    auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
+    auto& sinks = Sink().sinks();
+    if (sinks.size() > 1) sinks.resize(1);
+    sinks.push_back(std::move(file));
+  } catch (const spdlog::spdlog_ex& e) {
+    return absl::FailedPreconditionError(absl::StrCat("open the log file ", path, ": ", e.what()));
+  }
+  return absl::OkStatus();
 }
 
 void ConfigureLogging(LogLevel level, LogFormat format) {
@@ -96,6 +117,16 @@ std::string FormatLogLine(LogFormat format, LogLevel level, absl::string_view me
                           std::initializer_list<LogField> fields) {
   const std::string time =
       absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone());
+  if (format == LogFormat::kHclog) {
+    // go-hclog's time layout "2006-01-02T15:04:05.000000Z07:00", always UTC here.
+    nlohmann::ordered_json line;
+    line["@level"] = LogLevelName(level);
+    line["@message"] = message;
+    line["@module"] = "stockade";
+    line["@timestamp"] = time;
+    for (const LogField& f : fields) line[std::string(f.key)] = f.value;
+    return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
   if (format == LogFormat::kJson) {
     nlohmann::ordered_json line;
     line["time"] = time;

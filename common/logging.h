@@ -11,7 +11,9 @@
 namespace stockade {
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
-enum class LogFormat { kText, kJson };
+// kHclog: hashicorp/go-hclog's JSON lines ("@level", "@message", "@timestamp", "@module"),
+// which a go-plugin host (Nomad) reads from a plugin's stderr; not offered in config files.
+enum class LogFormat { kText, kJson, kHclog };
 
 struct LogField {
   absl::string_view key;
@@ -28,6 +30,10 @@ void ConfigureLogging(LogLevel level, LogFormat format);
 bool LogEnabled(LogLevel level);
 
 void Log(LogLevel level, absl::string_view message, std::initializer_list<LogField> fields = {});
+
+// Also writes every line to `path` (appending): a plugin's stderr may be a dead pipe after its
+// host restarted. Replaces an earlier file.
+absl::Status AddLogFile(const std::string& path);
 
 // Formats one line without writing it; exposed for tests.
 std::string FormatLogLine(LogFormat format, LogLevel level, absl::string_view message,

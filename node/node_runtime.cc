@@ -45,7 +45,8 @@ struct NodeRuntime::Parts {
 };
 
 absl::StatusOr<std::unique_ptr<NodeRuntime>> NodeRuntime::Open(const Config& config,
-                                                               const std::string& version) {
+                                                               const std::string& version,
+                                                               const std::string& shim_path) {
   auto p = std::make_unique<Parts>();
   for (const std::string& dir : {config.state_dir, config.run_dir}) {
     if (absl::Status s = MakePrivateDir(dir); !s.ok()) return s;
@@ -80,7 +81,7 @@ absl::StatusOr<std::unique_ptr<NodeRuntime>> NodeRuntime::Open(const Config& con
   p->images = *std::move(images);
 
   absl::StatusOr<PlatformBackend> platform =
-      OpenPlatformBackend({config.state_dir, config.run_dir, ""});
+      OpenPlatformBackend({config.state_dir, config.run_dir, shim_path});
   if (!platform.ok()) return platform.status();
   p->platform = *std::move(platform);
   p->image_source = NewStoreImageSource(*p->images);

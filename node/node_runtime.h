@@ -20,9 +20,11 @@ class StateStore;
 
 class NodeRuntime {
  public:
-  // `version` is recorded in (and checked against) the state store's schema.
+  // `version` is recorded in (and checked against) the state store's schema. `shim_path`:
+  // the stockade-shim binary ("": next to the running binary).
   static absl::StatusOr<std::unique_ptr<NodeRuntime>> Open(const Config& config,
-                                                           const std::string& version);
+                                                           const std::string& version,
+                                                           const std::string& shim_path = "");
   ~NodeRuntime();
 
   StateStore& store();

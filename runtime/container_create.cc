@@ -153,6 +153,16 @@ absl::Status ValidateContainerSpec(const ContainerSpec& spec) {
   if (spec.pid == NamespaceMode::kTarget && spec.target_id.empty()) {
     return absl::InvalidArgumentError("namespace_options.pid TARGET needs a target_id");
   }
+  for (const std::string* path : {&spec.stdout_path, &spec.stderr_path}) {
+    if (path->empty()) continue;
+    if (path->front() != '/') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("output path \"", *path, "\" must be absolute"));
+    }
+    if (spec.tty) {
+      return absl::InvalidArgumentError("a terminal container's output cannot go to a file");
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -232,6 +242,8 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
   c.set_stdin(spec.stdin);
   c.set_stdin_once(spec.stdin && spec.stdin_once);
   c.set_tty(spec.tty);
+  c.set_stdout_path(spec.stdout_path);
+  c.set_stderr_path(spec.stderr_path);
   for (const std::string& layer : image->layers) c.add_layer_dirs(layer);
   c.set_cgroup_path(absl::StrCat(pod->cgroup_path(), "/ctr-", id));
   c.set_pid_mode(

@@ -189,6 +189,8 @@ absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
   launch.stdin = c->stdin();
   launch.stdin_once = c->stdin_once();
   launch.tty = c->tty();
+  launch.stdout_path = c->stdout_path();
+  launch.stderr_path = c->stderr_path();
 
   // Taken before the process exists: a process that ends at once must not have finished
   // before it started.
@@ -227,7 +229,8 @@ absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
   return absl::OkStatus();
 }
 
-absl::Status RuntimeCore::StopContainerLocked(v1::ContainerRecord& c, absl::Duration timeout) {
+absl::Status RuntimeCore::StopContainerLocked(v1::ContainerRecord& c, absl::Duration timeout,
+                                              int signal) {
   Refresh(c);
   if (c.state() == v1::CONTAINER_STATE_UNKNOWN) {
     return RecordExit(c, ContainerExit{255, 0, absl::GetCurrentTimeNanos()});
@@ -254,8 +257,8 @@ absl::Status RuntimeCore::StopContainerLocked(v1::ContainerRecord& c, absl::Dura
   std::optional<ContainerExit> exit;
   if (timeout > absl::ZeroDuration()) {
     if (!signalled) {
-      absl::Status s =
-          deps_.backend.SignalContainer(dir, c.id(), StopSignalNumber(c.stop_signal()));
+      absl::Status s = deps_.backend.SignalContainer(
+          dir, c.id(), signal != 0 ? signal : StopSignalNumber(c.stop_signal()));
       if (!s.ok() && !absl::IsNotFound(s) && !absl::IsUnavailable(s)) return s;
     }
     exit = wait_for_exit(absl::Now() + timeout);
@@ -278,13 +281,28 @@ absl::Status RuntimeCore::StopContainerLocked(v1::ContainerRecord& c, absl::Dura
   return RecordExit(c, *exit);
 }
 
-absl::Status RuntimeCore::StopContainer(const std::string& id_prefix, absl::Duration timeout) {
+absl::Status RuntimeCore::StopContainer(const std::string& id_prefix, absl::Duration timeout,
+                                        int signal) {
   absl::StatusOr<std::string> id = ResolveContainer(id_prefix);
   if (!id.ok()) return id.status();
   IdLocks::Held lock = locks_->Lock(*id);
   std::optional<v1::ContainerRecord> c = tables_->Container(*id);
   if (!c) return absl::NotFoundError(absl::StrCat("container ", id_prefix, " not found"));
-  return StopContainerLocked(*c, timeout);
+  return StopContainerLocked(*c, timeout, signal);
+}
+
+absl::Status RuntimeCore::SignalContainer(const std::string& id_prefix, int signal) {
+  absl::StatusOr<std::string> id = ResolveContainer(id_prefix);
+  if (!id.ok()) return id.status();
+  IdLocks::Held lock = locks_->Lock(*id);
+  std::optional<v1::ContainerRecord> c = tables_->Container(*id);
+  if (!c) return absl::NotFoundError(absl::StrCat("container ", id_prefix, " not found"));
+  Refresh(*c);
+  if (!Live(*c)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", *id, " is not running; there is nothing to signal"));
+  }
+  return deps_.backend.SignalContainer(PodDir(c->pod_id()), c->id(), signal);
 }
 
 absl::Status RuntimeCore::RemoveContainerLocked(v1::ContainerRecord c) {

@@ -59,6 +59,7 @@ struct ContainerLaunch {
   std::string resource_scope;  // the limiter's scope the process starts in
   std::optional<int> oom_score_adj;
   bool stdin = false, stdin_once = false, tty = false;  // CRI ContainerConfig's
+  std::string stdout_path, stderr_path;  // given: the process's stdout/stderr, not the log
 };
 
 // A container's process as its pod's shim saw it end. Exit code 128+N for signal N.

@@ -34,6 +34,7 @@ struct PodJailSpec {
   std::string pod_id;    // 64 hex characters
   std::string hostname;  // empty: the node's
   bool host_network = false;
+  std::string join_network_namespace;  // a netns file to join rather than a new network
   bool share_ipc_with_host = false;
   std::map<std::string, std::string> sysctls;
   ResourceLimits limits;  // the pod's overall limits (pod-level cgroup / jail rctl)

@@ -264,6 +264,7 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
   launch.jail.pod_id = id;
   launch.jail.hostname = spec.network == NamespaceMode::kNode ? "" : spec.hostname;
   launch.jail.host_network = spec.network == NamespaceMode::kNode;
+  launch.jail.join_network_namespace = spec.network_namespace_path;
   launch.jail.share_ipc_with_host = spec.ipc == NamespaceMode::kNode;
   launch.jail.sysctls = spec.sysctls;
   launch.pid_mode = spec.pid;
@@ -271,6 +272,8 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
   if (absl::Status s = deps_.backend.CreatePod(launch); !s.ok()) return s;
   if (!launch.jail.host_network) {
     pod.set_network_namespace_path(absl::StrCat(options_.netns_dir, "/", id));
+  }
+  if (!launch.jail.host_network && spec.network_namespace_path.empty()) {
     pod.set_network_request(NetworkRequestJson(spec));
     // Intent first: a restart that finds this record detaches whatever the plugins made.
     if (absl::Status s = tables_->Put(pod); !s.ok()) return s;

@@ -54,6 +54,9 @@ struct PodSandboxSpec {
   std::map<std::string, std::string> sysctls;
   std::vector<PortMapping> port_mappings;
   int64_t ingress_bits_per_second = 0, egress_bits_per_second = 0;
+  // With network kPod: join this existing network namespace (a bind-mounted netns file, such
+  // as the one Nomad makes for a task group) instead of making one; no CNI plugin is called.
+  std::string network_namespace_path;
 };
 
 // A CreateContainer request, in plain terms.
@@ -80,6 +83,9 @@ struct ContainerSpec {
   ResourceLimits limits;
   std::optional<int64_t> oom_score_adj;
   bool stdin = false, stdin_once = false, tty = false;
+  // Given, these files (Nomad's log FIFOs, opened read-write so that opening never blocks)
+  // are the process's stdout and stderr, instead of the CRI log. Paths on the node.
+  std::string stdout_path, stderr_path;
 };
 
 struct PodSandboxView {
@@ -180,8 +186,10 @@ class RuntimeCore {
 
   absl::StatusOr<std::string> CreateContainer(const std::string& pod_id, const ContainerSpec& spec);
   absl::Status StartContainer(const std::string& id);
-  // The image's stop signal, then SIGKILL once `timeout` has passed.
-  absl::Status StopContainer(const std::string& id, absl::Duration timeout);
+  // The image's stop signal (or `signal`, when not 0), then SIGKILL once `timeout` has passed.
+  absl::Status StopContainer(const std::string& id, absl::Duration timeout, int signal = 0);
+  // Sends `signal` to a running container's process (FailedPrecondition when it is not).
+  absl::Status SignalContainer(const std::string& id, int signal);
   absl::Status RemoveContainer(const std::string& id);
   absl::StatusOr<ContainerView> ContainerStatus(const std::string& id);
   std::vector<ContainerView> ListContainers(const ContainerFilter& filter);
@@ -237,7 +245,8 @@ class RuntimeCore {
   absl::Status StopPodLocked(v1::PodRecord pod);
   absl::Status RemovePodLocked(const v1::PodRecord& pod);
   // The container's lock is held by the caller.
-  absl::Status StopContainerLocked(v1::ContainerRecord& container, absl::Duration timeout);
+  absl::Status StopContainerLocked(v1::ContainerRecord& container, absl::Duration timeout,
+                                   int signal = 0);
   absl::Status RemoveContainerLocked(v1::ContainerRecord container);
   // Notices an exit (or a lost shim) of a RUNNING or STOPPING container and records it.
   void Refresh(v1::ContainerRecord& container);

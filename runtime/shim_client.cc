@@ -126,6 +126,7 @@ absl::StatusOr<std::unique_ptr<ShimClient>> ShimClient::Launch(const ShimLaunch&
   if (!launch.hostname.empty()) args.insert(args.end(), {"--hostname", launch.hostname});
   if (!launch.netns_dir.empty()) args.insert(args.end(), {"--netns-dir", launch.netns_dir});
   if (launch.host_network) args.push_back("--host-network");
+  if (!launch.join_netns.empty()) args.insert(args.end(), {"--join-netns", launch.join_netns});
   if (launch.host_ipc) args.push_back("--host-ipc");
   if (launch.pod_pid) args.push_back("--pod-pid");
   for (const auto& [key, value] : launch.sysctls) {
@@ -210,6 +211,8 @@ absl::StatusOr<pid_t> ShimClient::StartContainer(const std::string& id, const st
   if (spec.oom_score_adj) request["spec"]["oom_score_adj"] = *spec.oom_score_adj;
   request["spec"].update(
       {{"stdin", spec.stdin}, {"stdin_once", spec.stdin_once}, {"tty", spec.tty}});
+  if (!spec.stdout_path.empty()) request["spec"]["stdout_path"] = spec.stdout_path;
+  if (!spec.stderr_path.empty()) request["spec"]["stderr_path"] = spec.stderr_path;
   absl::StatusOr<Json> reply = Call(dir_, request);
   if (!reply.ok()) return reply.status();
   return reply->value("pid", -1);

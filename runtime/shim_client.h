@@ -24,6 +24,7 @@ struct ShimLaunch {
   std::string hostname;
   std::string netns_dir;
   bool host_network = false;
+  std::string join_netns;  // a network namespace to join instead of a new one
   bool host_ipc = false;
   bool pod_pid = false;  // one PID namespace for the pod's containers
   std::map<std::string, std::string> sysctls;
@@ -54,6 +55,9 @@ struct ShimContainerSpec {
   // The container's stdin is kept open for attaching clients (stdin_once: closed when the
   // first one's input ends); tty: its stdio is a terminal.
   bool stdin = false, stdin_once = false, tty = false;
+  // Given: files the shim opens (read-write, appending) as the process's stdout and stderr,
+  // in place of pipes into the CRI log (a Nomad task's log FIFOs).
+  std::string stdout_path, stderr_path;
 };
 
 // The daemon's ends of a streamed exec session or of an attachment, non-blocking.

@@ -10,7 +10,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libyaml-cpp-dev librocksdb-dev prometheus-cpp-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev
-  libarchive-dev libcurl4-openssl-dev libtomlplusplus-dev libisal-dev libseccomp-dev libmnl-dev libnftables-dev libssl-dev zlib1g-dev libzstd-dev libboost1.81-dev
+  libarchive-dev libcurl4-openssl-dev libtomlplusplus-dev libisal-dev libseccomp-dev libmnl-dev libnftables-dev libssl-dev zlib1g-dev libzstd-dev libboost1.81-dev libmsgpuck-dev
   libgtest-dev libgmock-dev
   # fuzzing: clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev

@@ -108,6 +108,7 @@ class LinuxJailBackend final : public JailBackend {
     shim.hostname = launch.jail.hostname;
     shim.netns_dir = options_.netns_dir;
     shim.host_network = launch.jail.host_network;
+    shim.join_netns = launch.jail.join_network_namespace;
     shim.host_ipc = launch.jail.share_ipc_with_host;
     shim.pod_pid = launch.pid_mode == NamespaceMode::kPod;
     shim.sysctls = launch.jail.sysctls;
@@ -169,6 +170,8 @@ class LinuxJailBackend final : public JailBackend {
     spec.oom_score_adj = launch.oom_score_adj;
     spec.stdin = launch.stdin;
     spec.stdin_once = launch.stdin_once;
+    spec.stdout_path = launch.stdout_path;
+    spec.stderr_path = launch.stderr_path;
     spec.tty = launch.tty;
     return (*client)->StartContainer(launch.jail.container_id, launch.log_path, spec);
   }

@@ -19,6 +19,9 @@ struct PodNamespaceOptions {
   std::string pod_id;
   std::string hostname;     // set in the new UTS namespace; empty: keep the node's
   bool new_network = true;  // false: the node's network (hostNetwork pods)
+  // With new_network: a network namespace file to join instead of making one (Nomad's group
+  // network); it is bind-mounted at <netns_dir>/<pod id> all the same, and its lo left alone.
+  std::string join_network;
   bool new_ipc = true;
   bool new_pid = false;  // one PID namespace for the pod, with a small init as its PID 1
   // Namespaced sysctls (net.*, kernel.shm*, ...), set inside the new namespaces.

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -66,6 +67,7 @@ int WriteSysctl(const char* path, const char* value) {
 }
 
 struct HolderPlan {
+  int join_net_fd = -1;  // setns into it before unsharing the rest
   int flags;
   const char* hostname;
   std::vector<std::pair<std::string, std::string>> sysctls;  // /proc/sys path, value
@@ -80,7 +82,9 @@ struct HolderPlan {
   } report{0, 0, 0};
   // The holder never outlives its shim.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if (::unshare(plan.flags) != 0) {
+  if (plan.join_net_fd >= 0 && ::setns(plan.join_net_fd, CLONE_NEWNET) != 0) {
+    report = {6, errno, 0};
+  } else if (::unshare(plan.flags) != 0) {
     report = {1, errno, 0};
   } else if (plan.hostname[0] != '\0' &&
              ::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) {
@@ -117,8 +121,21 @@ absl::StatusOr<std::unique_ptr<PodNamespaces>> PodNamespaces::Create(
   if (options.hostname.size() > 64) {
     return absl::InvalidArgumentError("hostname is longer than the 64 bytes Linux allows");
   }
-  HolderPlan plan{CLONE_NEWUTS, nullptr, {}};
-  if (options.new_network) plan.flags |= CLONE_NEWNET;
+  HolderPlan plan{-1, CLONE_NEWUTS, nullptr, {}};
+  UniqueFd join_net;
+  if (options.new_network && !options.join_network.empty()) {
+    join_net.Reset(::open(options.join_network.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!join_net) {
+      return ErrnoError(errno, absl::StrCat("open the network namespace ", options.join_network));
+    }
+    if (::ioctl(join_net.get(), NS_GET_NSTYPE) != CLONE_NEWNET) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(options.join_network, " is not a network namespace"));
+    }
+    plan.join_net_fd = join_net.get();
+  } else if (options.new_network) {
+    plan.flags |= CLONE_NEWNET;
+  }
   if (options.new_ipc) plan.flags |= CLONE_NEWIPC;
   if (options.new_pid) plan.flags |= CLONE_NEWPID;
   for (const auto& [key, value] : options.sysctls) {
@@ -155,7 +172,8 @@ absl::StatusOr<std::unique_ptr<PodNamespaces>> PodNamespaces::Create(
                                              "set the hostname",
                                              "bring lo up",
                                              "set a sysctl",
-                                             "start the pod's PID 1"};
+                                             "start the pod's PID 1",
+                                             "join the network namespace"};
     return fail(ErrnoError(report.err, kSteps[report.step]));
   }
 

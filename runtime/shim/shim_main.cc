@@ -496,16 +496,22 @@ class Shim {
       console.Reset(pair[0]);
       console_theirs.Reset(pair[1]);
     } else {
-      int out_pipe[2], err_pipe[2];
-      if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-        return Error("pipe failed");
+      // Each output goes to the file the request names (a Nomad log FIFO: read-write, so the
+      // open never waits for a reader), or through a pipe into the CRI log.
+      for (const bool is_out : {true, false}) {
+        UniqueFd& theirs = is_out ? out_w : err_w;
+        const std::string path = s.value(is_out ? "stdout_path" : "stderr_path", "");
+        if (!path.empty()) {
+          theirs.Reset(::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY));
+          if (!theirs) return Error(absl::StrCat("open ", path, ": ", std::strerror(errno)));
+          continue;
+        }
+        int pipe_fds[2];
+        if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Error("pipe failed");
+        (is_out ? c.out_fd : c.err_fd).Reset(pipe_fds[0]);
+        SetNonBlocking(pipe_fds[0]);
+        theirs.Reset(pipe_fds[1]);
       }
-      c.out_fd.Reset(out_pipe[0]);
-      c.err_fd.Reset(err_pipe[0]);
-      SetNonBlocking(out_pipe[0]);
-      SetNonBlocking(err_pipe[0]);
-      out_w.Reset(out_pipe[1]);
-      err_w.Reset(err_pipe[1]);
       if (s.value("stdin", false)) {
         int in_pipe[2];
         if (::pipe2(in_pipe, O_CLOEXEC) != 0) return Error("pipe failed");
@@ -625,6 +631,8 @@ int main(int argc, char** argv) {
       pod.netns_dir = value();
     else if (a == "--host-network")
       pod.new_network = false;
+    else if (a == "--join-netns")
+      pod.join_network = value();
     else if (a == "--host-ipc")
       pod.new_ipc = false;
     else if (a == "--pod-pid")
