@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/logging.h"
 #include "nomad-driver/driver_service.h"
 #include "nomad-driver/driver_tasks.h"
 #include "nomad-driver/hclspec_build.h"
@@ -64,6 +65,22 @@ proto::FingerprintResponse Fingerprint(PluginRuntime& plugin) {
 }
 
 }  // namespace
+
+grpc::Status DriverService::Init(Ctx*, const proto::InitRequest*, proto::InitResponse*) {
+  // The real (not a probe) launch: the runtime opens now rather than at the first task call.
+  // A failure is Fingerprint's to report (UNHEALTHY, with the reason), not a refusal here.
+  if (absl::StatusOr<RuntimeCore*> core = CoreOf(plugin_); !core.ok()) {
+    Log(LogLevel::kWarn, "runtime not open", {{"error", std::string(core.status().message())}});
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status DriverService::Shutdown(Ctx*, const proto::ShutdownRequest*,
+                                     proto::ShutdownResponse*) {
+  // Nothing to prepare: every record is written when made, and tasks outlive the plugin.
+  Log(LogLevel::kInfo, "driver shutdown notice; tasks keep running");
+  return grpc::Status::OK;
+}
 
 grpc::Status DriverService::TaskConfigSchema(Ctx*, const proto::TaskConfigSchemaRequest*,
                                              proto::TaskConfigSchemaResponse* resp) {

@@ -17,6 +17,12 @@ class DriverService final : public hashicorp::nomad::plugins::drivers::proto::Dr
   using Ctx = grpc::ServerContext;
   explicit DriverService(PluginRuntime& plugin) : plugin_(plugin) {}
 
+  // Nomad 2 calls Init after SetConfig and Shutdown before it stops the plugin; older clients
+  // call neither (and take Unimplemented from older plugins).
+  grpc::Status Init(Ctx*, const hashicorp::nomad::plugins::drivers::proto::InitRequest*,
+                    hashicorp::nomad::plugins::drivers::proto::InitResponse*) override;
+  grpc::Status Shutdown(Ctx*, const hashicorp::nomad::plugins::drivers::proto::ShutdownRequest*,
+                        hashicorp::nomad::plugins::drivers::proto::ShutdownResponse*) override;
   grpc::Status TaskConfigSchema(
       Ctx*, const hashicorp::nomad::plugins::drivers::proto::TaskConfigSchemaRequest*,
       hashicorp::nomad::plugins::drivers::proto::TaskConfigSchemaResponse*) override;

@@ -341,6 +341,11 @@ TEST_F(NomadDriverTest, HandshakesServesHealthAndDescribesItself) {
   ASSERT_TRUE(plugin_->Driver()->TaskConfigSchema(Ctx().get(), {}, &task_schema).ok());
   EXPECT_TRUE(task_schema.spec().object().attributes().at("image").attr().required());
 
+  // Nomad 2's Init (after SetConfig) opens the runtime; older clients never call it.
+  drv::InitResponse init;
+  ASSERT_TRUE(plugin_->Driver()->Init(Ctx().get(), {}, &init).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir_.Sub("state/nomad-driver-stockade.log")));
+
   drv::CapabilitiesResponse caps;
   ASSERT_TRUE(plugin_->Driver()->Capabilities(Ctx().get(), {}, &caps).ok());
   EXPECT_TRUE(caps.capabilities().send_signals());

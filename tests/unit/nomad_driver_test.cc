@@ -103,6 +103,38 @@ TEST(CtyMsgpack, RefusesMalformedPayloadsWithoutReadingPastThem) {
   EXPECT_THAT(std::string(DecodeCtyMsgpack(deep).status().message()), HasSubstr("nested deeper"));
 }
 
+// Bytes go-cty 1.12 (Debian's golang-github-zclconf-go-cty-dev) marshals for an object with
+// strings, a list, a null list, a map, a list of maps, a bool, a null string, numbers of
+// several widths (7, 65535, -40000, 5e9, 1.5) and an unknown string.
+TEST(CtyMsgpack, DecodesWhatGoCtyMarshals) {
+  const std::string hex =
+      "8da46172677392a22d63a76563686f206869a7636f6d6d616e64c0a5696d616765ba3132372e302e302e313a35"
+      "3030302f62757379626f783a312e30a66d6f756e74739182a6736f75726365a42f737276a6746172676574a52f"
+      "64617461a56e5f626967cf000000012a05f200a66e5f66726163cb3ff8000000000000a56e5f6e6567d2ffff63"
+      "c0a76e5f736d616c6c07a56e5f753136cdffffa5706f727473c0aa70726976696c65676564c2a673797363746c"
+      "81b26e65742e636f72652e736f6d6178636f6e6ea3353132a7756e6b6e6f776ed40000";
+  std::string bytes;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  absl::StatusOr<CtyValue> v = DecodeCtyMsgpack(bytes);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->keys.size(), 13u);
+  EXPECT_EQ(v->Find("image")->text, "127.0.0.1:5000/busybox:1.0");
+  EXPECT_EQ(v->Find("args")->items[1].text, "echo hi");
+  EXPECT_TRUE(v->Find("ports")->is_null());
+  EXPECT_TRUE(v->Find("command")->is_null());
+  EXPECT_EQ(v->Find("mounts")->items[0].Find("target")->text, "/data");
+  EXPECT_EQ(v->Find("sysctl")->Find("net.core.somaxconn")->text, "512");
+  EXPECT_EQ(v->Find("privileged")->kind, CtyValue::Kind::kBool);
+  EXPECT_EQ(*v->Find("n_small")->integer, 7);
+  EXPECT_EQ(*v->Find("n_u16")->integer, 65535);
+  EXPECT_EQ(*v->Find("n_neg")->integer, -40000);
+  EXPECT_EQ(*v->Find("n_big")->integer, 5000000000);
+  EXPECT_EQ(v->Find("n_frac")->real, 1.5);
+  EXPECT_EQ(v->Find("unknown")->kind, CtyValue::Kind::kUnknown);
+}
+
 TEST(CtyMsgpack, AnUnknownValueIsKnownAsSuch) {
   absl::StatusOr<CtyValue> got = DecodeCtyMsgpack(std::string("\xd4\x00\x00", 3));
   ASSERT_TRUE(got.ok()) << got.status();

@@ -133,6 +133,21 @@ TEST(SeccompFilter, RuntimeDefaultIsAnAllowlist) {
   EXPECT_NE(UnderFilter(*with_admin, [] { return Result(::syscall(SYS_unshare, 0)); }), EPERM);
 }
 
+TEST(SeccompFilter, RuntimeDefaultIsBuiltOncePerCapabilitySet) {
+  const std::vector<int> caps = {CAP_CHOWN, CAP_KILL, CAP_SETUID};
+  const std::vector<int> same_set = {CAP_SETUID, CAP_CHOWN, CAP_KILL, CAP_KILL};
+  const std::vector<int> admin = {CAP_CHOWN, CAP_KILL, CAP_SETUID, CAP_SYS_ADMIN};
+  absl::StatusOr<std::vector<uint64_t>> first = RuntimeDefaultSeccompFilter(caps);
+  ASSERT_TRUE(first.ok());
+  // The same set in another order (and repeated) is the same program, as built fresh.
+  EXPECT_EQ(*RuntimeDefaultSeccompFilter(same_set), *first);
+  EXPECT_EQ(*SeccompFilter(RuntimeDefaultSeccompProfile(), same_set), *first);
+  // Another set is another program, not the cached one.
+  EXPECT_NE(*RuntimeDefaultSeccompFilter(admin), *first);
+  EXPECT_EQ(*RuntimeDefaultSeccompFilter(admin),
+            *SeccompFilter(RuntimeDefaultSeccompProfile(), admin));
+}
+
 TEST(SeccompFilter, ALocalhostProfileDecidesWithItsCapabilitiesAndArguments) {
   absl::StatusOr<SeccompProfile> profile = ParseSeccompProfile(R"({
     "defaultAction": "SCMP_ACT_ALLOW",
