@@ -1,7 +1,8 @@
 // hashicorp.nomad.plugins.drivers.proto.Driver on the runtime core: each RPC translates
 // Nomad's messages into core calls (see task_plan.h for how a task becomes a pod and a
 // container) and back. Split by RPC group: driver_tasks.cc (start, recover, wait, stop,
-// destroy, inspect, signal), driver_exec.cc (exec), driver_info.cc (schema, capabilities,
+// destroy, inspect, signal), driver_exec.cc (exec), driver_exec_stream.cc (streaming exec),
+// driver_info.cc (schema, capabilities,
 // fingerprint, stats, events, networks).
 #pragma once
 
@@ -12,7 +13,9 @@
 
 namespace stockade::nomad {
 
-class DriverService final : public hashicorp::nomad::plugins::drivers::proto::Driver::Service {
+class DriverService final : public hashicorp::nomad::plugins::drivers::proto::Driver::
+                                WithCallbackMethod_ExecTaskStreaming<
+                                    hashicorp::nomad::plugins::drivers::proto::Driver::Service> {
  public:
   using Ctx = grpc::ServerContext;
   explicit DriverService(PluginRuntime& plugin) : plugin_(plugin) {}
@@ -57,10 +60,11 @@ class DriverService final : public hashicorp::nomad::plugins::drivers::proto::Dr
                           hashicorp::nomad::plugins::drivers::proto::SignalTaskResponse*) override;
   grpc::Status ExecTask(Ctx*, const hashicorp::nomad::plugins::drivers::proto::ExecTaskRequest*,
                         hashicorp::nomad::plugins::drivers::proto::ExecTaskResponse*) override;
-  grpc::Status ExecTaskStreaming(
-      Ctx*, grpc::ServerReaderWriter<
-                hashicorp::nomad::plugins::drivers::proto::ExecTaskStreamingResponse,
-                hashicorp::nomad::plugins::drivers::proto::ExecTaskStreamingRequest>*) override;
+  // A callback method: the call ends (OK) once the command's result is sent, whether or not
+  // the client ever half-closes its side, as Nomad's client never does.
+  grpc::ServerBidiReactor<hashicorp::nomad::plugins::drivers::proto::ExecTaskStreamingRequest,
+                          hashicorp::nomad::plugins::drivers::proto::ExecTaskStreamingResponse>*
+  ExecTaskStreaming(grpc::CallbackServerContext* ctx) override;
   grpc::Status CreateNetwork(
       Ctx*, const hashicorp::nomad::plugins::drivers::proto::CreateNetworkRequest*,
       hashicorp::nomad::plugins::drivers::proto::CreateNetworkResponse*) override;

@@ -551,14 +551,15 @@ TEST_F(NomadDriverTest, StreamingExecWithStdinAndATerminal) {
     std::string output;
     int exit_code = -1;
     drv::ExecTaskStreamingResponse resp;
+    // As Nomad's client: no half-close; the plugin ends the call once the result is out.
+    const absl::Time before = absl::Now();
     while (stream->Read(&resp)) {
       output += resp.stdout().data() + resp.stderr().data();
-      if (resp.exited()) {
-        exit_code = resp.result().exit_code();
-        stream->WritesDone();
-      }
+      if (resp.exited()) exit_code = resp.result().exit_code();
     }
-    stream->Finish().IgnoreError();
+    grpc::Status end = stream->Finish();
+    EXPECT_TRUE(end.ok()) << end.error_message();
+    EXPECT_LT(absl::Now() - before, absl::Seconds(2));
     EXPECT_EQ(exit_code, 7) << output;
     EXPECT_THAT(output, HasSubstr("got hello"));
     if (tty) {
@@ -567,6 +568,53 @@ TEST_F(NomadDriverTest, StreamingExecWithStdinAndATerminal) {
       EXPECT_THAT(output, HasSubstr("not a tty"));
     }
   }
+  // stdin closed by the client ends a command that reads to the end; a bad setup is refused.
+  grpc::ClientContext ctx;
+  auto stream = plugin_->Driver()->ExecTaskStreaming(&ctx);
+  drv::ExecTaskStreamingRequest setup;
+  setup.mutable_setup()->set_task_id(task.id());
+  for (const char* a : {"sh", "-c", "cat; echo done"}) setup.mutable_setup()->add_command(a);
+  ASSERT_TRUE(stream->Write(setup));
+  drv::ExecTaskStreamingRequest input;
+  input.mutable_stdin()->set_data("abc\n");
+  input.mutable_stdin()->set_close(true);
+  ASSERT_TRUE(stream->Write(input));
+  std::string output;
+  bool exited = false;
+  drv::ExecTaskStreamingResponse resp;
+  while (stream->Read(&resp)) {
+    output += resp.stdout().data();
+    exited |= resp.exited() && resp.result().exit_code() == 0;
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(output, "abc\ndone\n");
+  EXPECT_TRUE(exited);
+  // A client that goes away ends the command.
+  {
+    grpc::ClientContext cancel_ctx;
+    auto gone = plugin_->Driver()->ExecTaskStreaming(&cancel_ctx);
+    drv::ExecTaskStreamingRequest sleep_setup;
+    sleep_setup.mutable_setup()->set_task_id(task.id());
+    for (const char* a : {"sleep", "4242"}) sleep_setup.mutable_setup()->add_command(a);
+    ASSERT_TRUE(gone->Write(sleep_setup));
+    ASSERT_TRUE(
+        WaitFor([&] { return absl::StrContains(Exec(task.id(), {"ps"}).stdout(), "sleep 4242"); },
+                absl::Seconds(10)));
+    cancel_ctx.TryCancel();
+    gone->Finish().IgnoreError();
+    EXPECT_TRUE(
+        WaitFor([&] { return !absl::StrContains(Exec(task.id(), {"ps"}).stdout(), "sleep 4242"); },
+                absl::Seconds(10)))
+        << Exec(task.id(), {"ps"}).stdout();
+  }
+  grpc::ClientContext bad_ctx;
+  auto bad = plugin_->Driver()->ExecTaskStreaming(&bad_ctx);
+  drv::ExecTaskStreamingRequest no_setup;
+  no_setup.mutable_stdin()->set_data("x");
+  ASSERT_TRUE(bad->Write(no_setup));
+  while (bad->Read(&resp)) {
+  }
+  EXPECT_EQ(bad->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(NomadDriverTest, TaskEventsTellOfImagePulls) {
