@@ -44,6 +44,13 @@ bool HasType(const CtyValue& v, AttrType type) {
         if (!IsStringMap(item)) return false;
       }
       return true;
+    case AttrType::kCredentialsBlock:
+      // An object whose attributes are strings or null (unset).
+      if (v.kind != CtyValue::Kind::kMap) return false;
+      for (const CtyValue& item : v.items) {
+        if (item.kind != CtyValue::Kind::kString && !item.is_null()) return false;
+      }
+      return true;
   }
   return false;
 }
@@ -130,6 +137,8 @@ std::string HclTypeExpression(AttrType type) {
       return "map(string)";
     case AttrType::kListMapString:
       return "list(map(string))";
+    case AttrType::kCredentialsBlock:
+      return "a block { username, password }";
   }
   return "string";
 }
@@ -161,7 +170,7 @@ const std::vector<AttrSpec>& TaskConfigAttributes() {
       {"sysctl", AttrType::kMapString, false, ""},
       {"cap_add", AttrType::kListString, false, ""},
       {"cap_drop", AttrType::kListString, false, ""},
-      {"auth", AttrType::kMapString, false, ""},
+      {"auth", AttrType::kCredentialsBlock, false, ""},
       {"force_pull", AttrType::kBool, false, "false"},
       {"network_mode", AttrType::kString, false, ""},
   };
@@ -257,8 +266,11 @@ absl::StatusOr<TaskDriverConfig> DecodeTaskDriverConfig(absl::string_view msgpac
   c.sysctl = StringMap(*value, "sysctl");
   c.cap_add = Strings(*value, "cap_add");
   c.cap_drop = Strings(*value, "cap_drop");
-  std::map<std::string, std::string> auth = StringMap(*value, "auth");
-  for (const auto& [k, v] : auth) {
+  const CtyValue* auth = value->Find("auth");
+  for (size_t i = 0; auth != nullptr && i < auth->keys.size(); ++i) {
+    const std::string& k = auth->keys[i];
+    if (auth->items[i].is_null()) continue;
+    const std::string& v = auth->items[i].text;
     if (k == "username") {
       c.auth_username = v;
     } else if (k == "password") {

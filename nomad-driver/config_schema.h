@@ -14,7 +14,17 @@
 
 namespace stockade::nomad {
 
-enum class AttrType { kString, kBool, kNumber, kListString, kMapString, kListMapString };
+// kCredentialsBlock: a block `name { username = "..." password = "..." }` (as Docker's auth),
+// which Nomad also accepts written as `name = { ... }`.
+enum class AttrType {
+  kString,
+  kBool,
+  kNumber,
+  kListString,
+  kMapString,
+  kListMapString,
+  kCredentialsBlock
+};
 
 struct AttrSpec {
   std::string name;

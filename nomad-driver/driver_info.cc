@@ -20,7 +20,7 @@ namespace {
 
 constexpr absl::Duration kFingerprintPeriod = absl::Seconds(30);
 
-// One CPU's clock in MHz, as Nomad counts CPU "ticks" (MHz-seconds); 1000 when unknown.
+// When Nomad sent no topology: one CPU's current clock from /proc/cpuinfo (Linux), or 1000.
 double CpuMhz() {
   static const double mhz = [] {
     std::ifstream in("/proc/cpuinfo");
@@ -96,7 +96,12 @@ grpc::Status DriverService::Capabilities(Ctx*, const proto::CapabilitiesRequest*
   c->set_fs_isolation(proto::DriverCapabilities::IMAGE);
   c->add_network_isolation_modes(proto::NetworkIsolationSpec::HOST);
   c->add_network_isolation_modes(proto::NetworkIsolationSpec::GROUP);
-  c->add_network_isolation_modes(proto::NetworkIsolationSpec::TASK);
+  // TASK (a group network of mode "driver"): a network of the task's own, which needs the
+  // plugin's CNI network.
+  const PluginConfig config = plugin_.config();
+  if (!config.network.empty() && config.network != "host") {
+    c->add_network_isolation_modes(proto::NetworkIsolationSpec::TASK);
+  }
   c->set_must_create_network(false);
   c->set_mount_configs(proto::DriverCapabilities::ANY_MOUNTS);
   return grpc::Status::OK;
@@ -130,6 +135,8 @@ grpc::Status DriverService::TaskStats(Ctx* ctx, const proto::TaskStatsRequest* r
   if (interval < absl::Milliseconds(100)) interval = absl::Seconds(1);
   while (!ctx->IsCancelled()) {
     absl::StatusOr<ContainerStatsView> stats = (*core)->ContainerStats(task->container_id);
+    // A task destroyed meanwhile is a routine end of the stream (Nomad logs any other error).
+    if (absl::IsNotFound(stats.status())) return grpc::Status::OK;
     if (!stats.ok()) return ToPluginStatus(stats.status());
     if (!Running(stats->container)) return grpc::Status::OK;  // nothing left to measure
     proto::TaskStatsResponse resp;
@@ -150,7 +157,8 @@ grpc::Status DriverService::TaskStats(Ctx* ctx, const proto::TaskStatsRequest* r
     const double percent =
         stats->usage_nano_cores ? static_cast<double>(*stats->usage_nano_cores) / 1e7 : 0.0;
     cpu->set_percent(percent);
-    cpu->set_total_ticks(percent / 100.0 * CpuMhz());
+    const double core_mhz = plugin_.core_mhz() > 0 ? plugin_.core_mhz() : CpuMhz();
+    cpu->set_total_ticks(percent / 100.0 * core_mhz);
     cpu->add_measured_fields(proto::CPUUsage::PERCENT);
     cpu->add_measured_fields(proto::CPUUsage::TOTAL_TICKS);
     if (!writer->Write(resp)) break;

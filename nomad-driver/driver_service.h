@@ -20,8 +20,8 @@ class DriverService final : public hashicorp::nomad::plugins::drivers::proto::Dr
   using Ctx = grpc::ServerContext;
   explicit DriverService(PluginRuntime& plugin) : plugin_(plugin) {}
 
-  // Nomad 2 calls Init after SetConfig and Shutdown before it stops the plugin; older clients
-  // call neither (and take Unimplemented from older plugins).
+  // Nomad 2.0.4 and later call Init after SetConfig (at every launch and reattach; an error
+  // kills the plugin) and Shutdown before stopping it; older clients call neither.
   grpc::Status Init(Ctx*, const hashicorp::nomad::plugins::drivers::proto::InitRequest*,
                     hashicorp::nomad::plugins::drivers::proto::InitResponse*) override;
   grpc::Status Shutdown(Ctx*, const hashicorp::nomad::plugins::drivers::proto::ShutdownRequest*,

@@ -73,7 +73,10 @@ absl::Status EnsureImage(PluginRuntime& plugin, NodeRuntime& runtime, const prot
 void FillNetworkOverride(const TaskRecord& task, proto::NetworkOverride* out) {
   if (task.address.empty()) return;
   out->set_addr(task.address);
-  out->set_auto_advertise(true);
+  // Not advertised by default: the jail's address is private to this node, and Nomad's "auto"
+  // address mode would register services at it (and at `to`, 0 when unset). Services go to
+  // the host's address and port, which the bridge publishes.
+  out->set_auto_advertise(false);
   for (const auto& [label, port] : task.port_map) (*out->mutable_port_map())[label] = port;
 }
 
@@ -118,9 +121,20 @@ absl::StatusOr<TaskRecord> StartTaskJail(PluginRuntime& plugin, const proto::Tas
 grpc::Status DriverService::StartTask(Ctx*, const proto::StartTaskRequest* req,
                                       proto::StartTaskResponse* resp) {
   const proto::TaskConfig& task = req->task();
-  if (absl::StatusOr<TaskRecord> known = plugin_.Find(task.id()); known.ok()) {
+  if (plugin_.Known(task.id())) {
     return ToStartTaskStatus(
         absl::AlreadyExistsError(absl::StrCat("task ", task.id(), " is already started")));
+  }
+  // Nomad retries a StartTask whose plugin died mid-call with the same task: what the dead
+  // attempt left (found by its label) goes before the new start.
+  if (absl::StatusOr<TaskRecord> leftover = plugin_.Find(task.id()); leftover.ok()) {
+    Log(LogLevel::kInfo, "removing what an interrupted start left",
+        {{"task_id", task.id()}, {"pod_id", leftover->pod_id}});
+    if (absl::StatusOr<RuntimeCore*> core = CoreOf(plugin_); core.ok()) {
+      (*core)->StopPod(leftover->pod_id).IgnoreError();
+      (*core)->RemovePod(leftover->pod_id).IgnoreError();
+    }
+    plugin_.Forget(task.id());
   }
   const absl::Time began = absl::Now();
   absl::StatusOr<TaskRecord> record = StartTaskJail(plugin_, task);

@@ -7,6 +7,19 @@ hclspec::Spec BuildHclSpec(const std::vector<AttrSpec>& attrs) {
   hclspec::Spec root;
   auto& attributes = *root.mutable_object()->mutable_attributes();
   for (const AttrSpec& a : attrs) {
+    if (a.type == AttrType::kCredentialsBlock) {
+      hclspec::Spec block;
+      block.mutable_block_value()->set_name(a.name);
+      block.mutable_block_value()->set_required(a.required);
+      auto& fields =
+          *block.mutable_block_value()->mutable_nested()->mutable_object()->mutable_attributes();
+      for (const char* f : {"username", "password"}) {
+        fields[f].mutable_attr()->set_name(f);
+        fields[f].mutable_attr()->set_type("string");
+      }
+      attributes[a.name] = std::move(block);
+      continue;
+    }
     hclspec::Spec attr;
     hclspec::Attr* field = attr.mutable_attr();
     field->set_name(a.name);

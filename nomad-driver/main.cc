@@ -43,17 +43,23 @@ std::map<std::string, std::string> Environment() {
   return env;
 }
 
+// The temporary dir SocketPath made, if it made one.
+std::string made_socket_dir;
+
 // A fresh socket path: in PLUGIN_UNIX_SOCKET_DIR when the host gave one (as go-plugin names
 // it, "plugin" and random digits), else in a new private temporary dir.
 absl::StatusOr<std::string> SocketPath(const PluginLaunch& launch) {
   std::string dir = launch.socket_dir;
   if (dir.empty()) {
+    // go-plugin's own servers put the socket straight in TMPDIR; a private dir is safer, and
+    // it goes with the socket at exit.
     const char* tmp = std::getenv("TMPDIR");
     std::string pattern = absl::StrCat(tmp != nullptr && *tmp ? tmp : "/tmp", "/plugin-XXXXXX");
     if (::mkdtemp(pattern.data()) == nullptr) {
       return absl::InternalError(absl::StrCat("mkdtemp ", pattern, ": ", std::strerror(errno)));
     }
     dir = pattern;
+    made_socket_dir = dir;
   }
   std::string file = absl::StrCat(dir, "/pluginXXXXXX");
   const int fd = ::mkstemp(file.data());
@@ -142,6 +148,7 @@ int Run() {
   Log(LogLevel::kInfo, "plugin shutting down; tasks keep running");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   ::unlink(socket->c_str());
+  if (!made_socket_dir.empty()) ::rmdir(made_socket_dir.c_str());
   // No destructors: they would wait on streams and threads, and the host gives 2 s at most.
   // Every record was written synchronously when it was made.
   std::fflush(nullptr);

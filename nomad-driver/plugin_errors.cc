@@ -7,7 +7,12 @@ namespace stockade::nomad {
 
 grpc::Status ToPluginStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  // Nomad's client reads UNAVAILABLE and CANCELLED as "the plugin may have died" and waits
+  // for it (helper/pluginutils/grpcutils): the core's own use of them is another failure.
+  grpc::StatusCode code = static_cast<grpc::StatusCode>(status.code());
+  if (status.code() == absl::StatusCode::kUnavailable) code = grpc::StatusCode::INTERNAL;
+  if (status.code() == absl::StatusCode::kCancelled) code = grpc::StatusCode::ABORTED;
+  return grpc::Status(code, std::string(status.message()));
 }
 
 bool IsRecoverable(const absl::Status& status) {
@@ -32,7 +37,7 @@ grpc::Status ToStartTaskStatus(const absl::Status& status) {
   details.set_code(static_cast<int>(status.code()));
   details.set_message(std::string(status.message()));
   details.add_details()->PackFrom(recoverable);
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
+  return grpc::Status(ToPluginStatus(status).error_code(), std::string(status.message()),
                       details.SerializeAsString());
 }
 

@@ -49,6 +49,16 @@ PluginConfig PluginRuntime::config() const {
   return config_.value_or(PluginConfig{});
 }
 
+void PluginRuntime::SetCoreMhz(double mhz) {
+  absl::MutexLock lock(&mu_);
+  core_mhz_ = mhz;
+}
+
+double PluginRuntime::core_mhz() const {
+  absl::MutexLock lock(&mu_);
+  return core_mhz_;
+}
+
 bool PluginRuntime::configured() const {
   absl::MutexLock lock(&mu_);
   return config_.has_value();
@@ -84,6 +94,11 @@ absl::StatusOr<NodeRuntime*> PluginRuntime::Runtime() {
 void PluginRuntime::Remember(const TaskRecord& task) {
   absl::MutexLock lock(&mu_);
   tasks_[task.task_id] = task;
+}
+
+bool PluginRuntime::Known(const std::string& task_id) const {
+  absl::MutexLock lock(&mu_);
+  return tasks_.count(task_id) > 0;
 }
 
 void PluginRuntime::Forget(const std::string& task_id) {

@@ -40,6 +40,10 @@ class PluginRuntime {
   absl::Status Configure(const PluginConfig& config);
   PluginConfig config() const;
   bool configured() const;
+  // One core's MHz as Nomad counts compute (from SetConfig's client topology); 0 when Nomad
+  // sent none (a probe, or Nomad before 1.7).
+  void SetCoreMhz(double mhz);
+  double core_mhz() const;
   const std::string& version() const { return version_; }
 
   // The runtime, opened on first use (FailedPrecondition before SetConfig).
@@ -48,6 +52,8 @@ class PluginRuntime {
   // The tasks this process knows of (started or recovered), by Nomad task ID.
   void Remember(const TaskRecord& task);
   void Forget(const std::string& task_id);
+  // Started or recovered by this process (not merely found in the runtime).
+  bool Known(const std::string& task_id) const;
   // Known, or found again by its label in the runtime (after a plugin restart).
   absl::StatusOr<TaskRecord> Find(const std::string& task_id);
 
@@ -61,6 +67,7 @@ class PluginRuntime {
   const std::string version_;
   mutable absl::Mutex mu_;
   std::optional<PluginConfig> config_ ABSL_GUARDED_BY(mu_);
+  double core_mhz_ ABSL_GUARDED_BY(mu_) = 0;
   std::unique_ptr<NodeRuntime> runtime_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, TaskRecord> tasks_ ABSL_GUARDED_BY(mu_);
   absl::Mutex events_mu_;

@@ -36,6 +36,22 @@ grpc::Status BasePluginService::SetConfig(grpc::ServerContext*, const base::SetC
   absl::StatusOr<PluginConfig> config = DecodePluginConfig(req->msgpack_config());
   if (!config.ok()) return ToPluginStatus(config.status());
   if (absl::Status s = plugin_.Configure(*config); !s.ok()) return ToPluginStatus(s);
+  // Nomad's compute per core, as its client and docker driver count it: the topology's usable
+  // cores at their base speed (else max, else guessed), or the operator's cpu_total_compute.
+  const base::ClientTopology& topology = req->nomad_config().driver().topology();
+  double total = 0;
+  int cores = 0;
+  for (const base::ClientTopologyCore& core : topology.cores()) {
+    if (core.disable()) continue;
+    ++cores;
+    total += static_cast<double>(core.base_speed()  ? core.base_speed()
+                                 : core.max_speed() ? core.max_speed()
+                                                    : core.guess_speed());
+  }
+  if (topology.override_total_compute() > 0) {
+    total = static_cast<double>(topology.override_total_compute());
+  }
+  if (cores > 0 && total > 0) plugin_.SetCoreMhz(total / cores);
   Log(LogLevel::kDebug, "config set",
       {{"state_dir", config->state_dir}, {"network", config->network}});
   return grpc::Status::OK;

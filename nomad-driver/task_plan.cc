@@ -113,10 +113,28 @@ absl::Status ApplyResources(const proto::TaskConfig& task, ContainerSpec& c) {
 // host port `value` to `to` (or the same port) inside the pod.
 absl::Status ApplyPorts(const proto::TaskConfig& task, const TaskDriverConfig& config,
                         TaskPlan& plan) {
+  // The deprecated task-level `resources { network {} }` ports come only in the allocated
+  // networks: seen as mappings of the port to itself.
+  std::vector<proto::PortMapping> task_level;
+  for (const proto::NetworkResource& n : task.resources().allocated_resources().networks()) {
+    for (const auto* ports : {&n.reserved_ports(), &n.dynamic_ports()}) {
+      for (const proto::NetworkPort& p : *ports) {
+        proto::PortMapping m;
+        m.set_label(p.label());
+        m.set_value(p.value());
+        m.set_to(p.value());
+        m.set_host_ip(n.ip());
+        task_level.push_back(std::move(m));
+      }
+    }
+  }
   for (const std::string& label : config.ports) {
     const proto::PortMapping* found = nullptr;
     for (const proto::PortMapping& p : task.resources().ports()) {
       if (p.label() == label) found = &p;
+    }
+    for (const proto::PortMapping& p : task_level) {
+      if (found == nullptr && p.label() == label) found = &p;
     }
     if (found == nullptr) {
       return Bad(absl::StrCat("ports: \"", label,

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -15,9 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
+#include "common/fd_passing.h"
 #include "common/unique_fd.h"
 #include "nlohmann/json.hpp"
-#include "runtime/linux/container_terminal.h"
 
 namespace stockade {
 namespace {

@@ -23,7 +23,10 @@ for d in absl fmt spdlog yaml-cpp nlohmann google; do
 done
 if (($# == 0)); then
   mapfile -t files < <(git ls-files --cached --others --exclude-standard '*_freebsd.cc' \
-                         'runtime/freebsd/*.cc' 'cni/bridge/freebsd_plan.cc' | sort -u)
+                         'runtime/freebsd/*.cc' 'cni/bridge/freebsd_plan.cc' \
+                         'runtime/shim/shim_server.cc' 'runtime/shim/shim_wire.cc' \
+                         'runtime/shim/cri_log.cc' 'runtime/shim/exit_record.cc' \
+                         'common/fd_passing.cc' 'runtime/shim_client.cc' | sort -u)
 else
   files=("$@")
 fi

@@ -27,7 +27,7 @@ job "web" {
         ports      = ["http"]
         # Also: command, work_dir, hostname, mounts = [{ source = "/srv", target = "/srv",
         # readonly = "true" }], readonly_rootfs, sysctl = { "net.core.somaxconn" = "1024" },
-        # cap_add, cap_drop, auth = { username = "u", password = "p" }, force_pull,
+        # cap_add, cap_drop, auth { username = "u" password = "p" }, force_pull,
         # network_mode = "host" | "bridge", privileged (see allow_privileged).
       }
 

@@ -27,6 +27,8 @@ struct JailProcessSpec {
   uint32_t uid = 0, gid = 0;
   std::vector<uint32_t> additional_gids;
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // -1: /dev/null
+  // stdin is a terminal: the process leads a session with it as the controlling terminal.
+  bool tty = false;
 };
 
 // Returns once the process has exec'd; nothing is left running on error.
@@ -53,6 +55,9 @@ class ProcessReaper {
   };
   // Waits at most `timeout` for exits or readable descriptors; reaps every ended child.
   absl::StatusOr<Events> Wait(absl::Duration timeout);
+  // Takes the pending events off the queue without waiting or reaping (for a caller that
+  // polls fd() and reaps itself).
+  void Drain();
   int fd() const { return kq_.get(); }
 
  private:

@@ -7,6 +7,7 @@
 #include <jail.h>
 #include <signal.h>
 #include <sys/event.h>
+#include <sys/ioctl.h>
 #include <sys/jail.h>
 #include <sys/procctl.h>
 #include <sys/wait.h>
@@ -30,14 +31,15 @@ struct ChildReport {
   int err;
 };
 
-constexpr const char* kSteps[] = {"",      "set up stdio", "start a session", "attach to the jail",
-                                  "chdir", "setgroups",    "setgid",          "setuid",
-                                  "exec"};
+constexpr const char* kSteps[] = {
+    "",      "set up stdio",     "start a session", "attach to the jail",
+    "chdir", "setgroups",        "setgid",          "setuid",
+    "exec",  "take the terminal"};
 
 // The child's whole life between fork and exec: system calls only, no allocation.
 [[noreturn]] void RunChild(int report_fd, int jid, char* const* argv, char** envp, const char* cwd,
                            const char* path, uid_t uid, gid_t gid, const gid_t* groups, int ngroups,
-                           const int stdio[3]) {
+                           const int stdio[3], bool tty) {
   auto fail = [&](int step) {
     ChildReport r{step, errno};
     ::write(report_fd, &r, sizeof(r));
@@ -53,6 +55,7 @@ constexpr const char* kSteps[] = {"",      "set up stdio", "start a session", "a
   // Nothing of the shim's but stdio and the report pipe (close-on-exec) reaches the command.
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   if (::setsid() < 0) fail(2);
+  if (tty && ::ioctl(0, TIOCSCTTY, 0) != 0) fail(9);
   if (::jail_attach(jid) != 0) fail(3);
   if (::chdir(cwd) != 0) fail(4);
   if (::setgroups(ngroups, groups) != 0) fail(5);
@@ -116,7 +119,7 @@ absl::StatusOr<pid_t> StartJailProcess(const JailProcessSpec& spec) {
   if (pid == 0) {
     ::close(report[0]);
     RunChild(report[1], spec.jid, argv.data(), envp.data(), spec.cwd.c_str(), path.c_str(),
-             spec.uid, spec.gid, groups.data(), static_cast<int>(groups.size()), stdio);
+             spec.uid, spec.gid, groups.data(), static_cast<int>(groups.size()), stdio, spec.tty);
   }
   ::close(report[1]);
   ChildReport r{0, 0};
@@ -127,7 +130,7 @@ absl::StatusOr<pid_t> StartJailProcess(const JailProcessSpec& spec) {
   ::close(report[0]);
   if (n == 0) return pid;  // the report pipe closed at exec
   ::waitpid(pid, nullptr, 0);
-  const int step = n == sizeof(r) && r.step > 0 && r.step < 9 ? r.step : 0;
+  const int step = n == sizeof(r) && r.step > 0 && r.step < 10 ? r.step : 0;
   return absl::FailedPreconditionError(absl::StrCat("start ", spec.argv[0], " in jail ",
                                                     spec.jail_name, ": ", kSteps[step], ": ",
                                                     std::strerror(r.err)));
@@ -164,6 +167,13 @@ absl::Status ProcessReaper::WatchReadable(int fd) {
     return absl::InternalError(absl::StrCat("kevent read ", fd, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
+}
+
+void ProcessReaper::Drain() {
+  struct kevent got[32];
+  const timespec zero{0, 0};
+  while (::kevent(kq_.get(), nullptr, 0, got, 32, &zero) == 32) {
+  }
 }
 
 absl::StatusOr<ProcessReaper::Events> ProcessReaper::Wait(absl::Duration timeout) {

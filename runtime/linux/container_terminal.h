@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "absl/status/statusor.h"
+#include "common/fd_passing.h"  // how a terminal's master travels
 #include "common/unique_fd.h"
 
 #ifndef TIOCGPTPEER
@@ -27,11 +28,5 @@ absl::StatusOr<Terminal> OpenTerminalInRoot(int root_fd);
 // The same for the running container whose init is `pid` (a child of the caller), through
 // /proc/<pid>/root.
 absl::StatusOr<Terminal> OpenContainerTerminal(pid_t pid);
-
-// SCM_RIGHTS helpers for passing a terminal's master over a unix socket: one byte ('T'), one
-// descriptor. ReceiveDescriptor sets `first` to the byte read (0 at EOF), so a caller can tell
-// another answer (a JSON error line) from the descriptor's message.
-bool SendDescriptor(int socket, int fd);
-UniqueFd ReceiveDescriptor(int socket, char* first = nullptr);
 
 }  // namespace stockade

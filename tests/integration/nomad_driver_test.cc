@@ -351,6 +351,10 @@ TEST_F(NomadDriverTest, HandshakesServesHealthAndDescribesItself) {
   EXPECT_TRUE(caps.capabilities().send_signals());
   EXPECT_TRUE(caps.capabilities().exec());
   EXPECT_EQ(caps.capabilities().fs_isolation(), drv::DriverCapabilities::IMAGE);
+  // No CNI network in the plugin config: no TASK mode (a network of the task's own).
+  EXPECT_THAT(
+      caps.capabilities().network_isolation_modes(),
+      ::testing::ElementsAre(drv::NetworkIsolationSpec::HOST, drv::NetworkIsolationSpec::GROUP));
 
   auto ctx = Ctx(30);
   auto fingerprints = plugin_->Driver()->Fingerprint(ctx.get(), {});
@@ -706,6 +710,8 @@ TEST_F(NomadDriverTest, ATaskOfItsOwnNetworkIsReachedAtTheAddressItReports) {
   const std::string addr = start.network_override().addr();
   EXPECT_TRUE(absl::StartsWith(addr, subnet_prefix_)) << addr;
   EXPECT_EQ(start.network_override().port_map().at("http"), 8080);
+  // Services go to the host's published port, not the jail's private address.
+  EXPECT_FALSE(start.network_override().auto_advertise());
   EXPECT_EQ(Inspect(task.id()).network_override().addr(), addr);
   EXPECT_THAT(Exec(task.id(), {"cat", "/proc/net/dev"}).stdout(), HasSubstr("eth0"));
   std::string page;
@@ -716,6 +722,33 @@ TEST_F(NomadDriverTest, ATaskOfItsOwnNetworkIsReachedAtTheAddressItReports) {
       },
       absl::Seconds(10)))
       << page;
+}
+
+TEST_F(NomadDriverTest, AStartRetriedAfterThePluginDiedReplacesWhatTheFirstLeft) {
+  drv::TaskConfig task = Task("retry", Shell("sleep 1000"));
+  drv::StartTaskResponse first;
+  ASSERT_TRUE(StartTask(task, &first).ok()) << plugin_->Stderr();
+  plugin_->Kill(SIGKILL);
+  plugin_->Wait(absl::Seconds(5));
+  plugin_ = NewPlugin();
+  ASSERT_TRUE(plugin_->Start());
+  ASSERT_TRUE(SetConfig(*plugin_).ok());
+  // Nomad's task runner retries with the same task after the plugin's death.
+  drv::StartTaskResponse second;
+  grpc::Status s = StartTask(task, &second);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(Inspect(task.id()).task().state(), drv::RUNNING);
+  size_t pods = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_.Sub("run/pods"))) {
+    pods += e.is_directory() ? 1 : 0;
+  }
+  EXPECT_EQ(pods, 1u);
+  // A second StartTask of a task this plugin runs is refused.
+  drv::StartTaskResponse third;
+  drv::StartTaskRequest again;
+  *again.mutable_task() = task;
+  EXPECT_EQ(plugin_->Driver()->StartTask(Ctx().get(), again, &third).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
 }
 
 TEST_F(NomadDriverTest, AKilledPluginsTaskIsRecoveredAndShutdownLeavesItRunning) {

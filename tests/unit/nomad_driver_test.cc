@@ -163,8 +163,7 @@ TEST(TaskConfig, DecodesWhatTheJobSays) {
              .Str("readonly")
              .Str("true");
        }},
-      {"auth",
-       [](MsgpackWriter& w) { w.Map(2).Str("username").Str("u").Str("password").Str("p"); }},
+      {"auth", [](MsgpackWriter& w) { w.Map(2).Str("username").Str("u").Str("password").Nil(); }},
   });
   absl::StatusOr<TaskDriverConfig> c = DecodeTaskDriverConfig(bytes);
   ASSERT_TRUE(c.ok()) << c.status();
@@ -179,6 +178,7 @@ TEST(TaskConfig, DecodesWhatTheJobSays) {
   EXPECT_EQ(c->mounts[0].target, "/data");
   EXPECT_TRUE(c->mounts[0].read_only);
   EXPECT_EQ(*c->auth_username, "u");
+  EXPECT_FALSE(c->auth_password.has_value());  // an unset attribute of the block
 }
 
 TEST(TaskConfig, SaysWhatIsWrong) {
@@ -241,6 +241,12 @@ TEST(HclSpec, IsAnObjectOfAttrsWithDefaultsWrapped) {
   ASSERT_TRUE(attrs.at("privileged").has_default_());
   EXPECT_EQ(attrs.at("privileged").default_().primary().attr().name(), "privileged");
   EXPECT_EQ(attrs.at("privileged").default_().default_().literal().value(), "false");
+  // auth is a block, as Docker's: `auth { username = ... }` (Nomad also takes `auth = {...}`).
+  ASSERT_TRUE(attrs.at("auth").has_block_value());
+  EXPECT_EQ(attrs.at("auth").block_value().name(), "auth");
+  EXPECT_EQ(
+      attrs.at("auth").block_value().nested().object().attributes().at("password").attr().type(),
+      "string");
 }
 
 TEST(GoPlugin, ChecksTheCookieAndNegotiatesTheVersion) {

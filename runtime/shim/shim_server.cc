@@ -1,33 +1,15 @@
-// stockade-shim: one per pod. Holds the pod's namespaces, is the subreaper of its containers,
-// owns their stdout/stderr and writes them to the CRI log files, records every exit in
-// `<dir>/<container>.exit`, and keeps running when stockaded dies. No gRPC, no protobuf: the
-// daemon talks to it with one JSON line per request on `<dir>/shim.sock`:
-//   {"op":"start","id":ID,"log_path":P,"spec":{...}}  -> {"ok":true,"pid":N}
-//   {"op":"kill","id":ID,"signal":N}                    -> {"ok":true}
-//   {"op":"state","id":ID}                              -> {"ok":true,"running":B,"exit":{...}}
-//   {"op":"reopen","id":ID}                             -> {"ok":true}
-//   {"op":"forget","id":ID}                             -> {"ok":true} (an ended container)
-//   {"op":"exec","id":ID,"spec":{...},"timeout_ms":N}   -> {"ok":true,"exit_code":N,
-//       + SCM_RIGHTS: the command's [stdin,] stdout,       "timed_out":B} when it has ended;
-//         stderr; with "tty":true none: the shim makes    with a terminal, first one byte
-//         a terminal in the container's devpts             carrying its master (SCM_RIGHTS)
-//                                                          closing the connection kills it
-//   {"op":"attach","id":ID}                          -> {"ok":true} when the attachment ends
-//       + SCM_RIGHTS: stdin (read end), stdout, stderr    (container exit, or detach); closing
-//         (write ends); the daemon's -1s are /dev/null    the connection detaches
-//   {"op":"resize","id":ID,"width":W,"height":H}       -> {"ok":true} (a TTY container's)
-//   {"op":"shutdown"}                                   -> {"ok":true} once every process of
-//                                                          the pod has ended; then it exits
-// usage: stockade-shim --pod-id ID --dir DIR [--hostname H] [--netns-dir D] [--host-network]
-//                      [--host-ipc] [--pod-pid] [--sysctl KEY=VALUE]...
+// The pod shim's server, the same on every OS: one JSON line per request on `<dir>/shim.sock`
+// (the protocol is in shim_main_linux.cc's header), the containers' table, their stdio into the
+// CRI log (or the files the request names), attachments, exec sessions and their deadlines,
+// exit records. What it takes of the OS (making a container's process, an exec session, a
+// terminal; the pod's namespaces or jail) is a ShimPlatform.
+#include "runtime/shim/shim_server.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,15 +27,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/startup_memory.h"
+#include "common/fd_passing.h"
 #include "common/unique_fd.h"
 #include "nlohmann/json.hpp"
-#include "runtime/linux/container_process.h"
-#include "runtime/linux/container_terminal.h"
-#include "runtime/linux/exec_session.h"
-#include "runtime/linux/pod_namespaces.h"
 #include "runtime/shim/cri_log.h"
 #include "runtime/shim/exit_record.h"
+#include "runtime/shim/shim_platform.h"
 #include "runtime/shim/shim_wire.h"
 
 namespace stockade {
@@ -88,15 +67,15 @@ struct Container {
 // daemon to cancel it), and its deadline.
 struct ExecCall {
   UniqueFd conn;
-  ExecRelay relay;
+  ShimExec relay;
   absl::Time deadline = absl::InfiniteFuture();
   bool timed_out = false;
 };
 
 class Shim {
  public:
-  Shim(std::string dir, std::unique_ptr<PodNamespaces> pod)
-      : dir_(std::move(dir)), pod_(std::move(pod)) {}
+  Shim(std::string dir, std::unique_ptr<ShimPlatform> platform)
+      : dir_(std::move(dir)), platform_(std::move(platform)) {}
 
   int Run(UniqueFd listen_fd, UniqueFd signal_fd) {
     while (!stop_) {
@@ -177,7 +156,7 @@ class Shim {
       int status = 0;
       if (::waitpid(c.pid, &status, 0) == c.pid) RecordExit(id, c, status);
     }
-    pod_->Destroy().IgnoreError();
+    platform_->DestroyPod().IgnoreError();
   }
 
   void CancelIfClosed(ExecCall& call) {
@@ -203,7 +182,7 @@ class Shim {
     if (it == execs_.end()) return;
     ExecCall& call = it->second;
     if (call.conn) {
-      if (std::optional<std::string> failure = ExecSessionFailure(call.relay.report.get())) {
+      if (std::optional<std::string> failure = platform_->ExecFailure(call.relay.report.get())) {
         Reply(call.conn.get(), Error(absl::StrCat("exec in the container: ", *failure)));
       } else {
         const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -223,6 +202,7 @@ class Shim {
     c.exit.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + c.exit.signal;
     c.exit.finished_at_unix_nano = absl::GetCurrentTimeNanos();
     WriteExitRecord(absl::StrCat(dir_, "/", id, ".exit"), c.exit).IgnoreError();
+    platform_->ContainerExited(id);
     while (!c.attachments.empty()) EndAttachment(c, c.attachments.begin());
     c.in_w.Reset();
     c.in_pending.clear();
@@ -305,10 +285,10 @@ class Shim {
     attachments_changed_ = true;
   }
 
-  void Reap(int signal_fd) {
-    signalfd_siginfo info;
-    while (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
-    }
+  // `wake_fd` is readable when a child may have ended (a signalfd of SIGCHLD on Linux, a
+  // kqueue on FreeBSD): drained by the platform, then every ended child is reaped.
+  void Reap(int wake_fd) {
+    platform_->DrainWakeups(wake_fd);
     int status = 0;
     pid_t pid;
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
@@ -380,28 +360,24 @@ class Shim {
                    "invalid");
     }
     const Json& s = req.value("spec", Json::object());
-    ExecSessionSpec spec;
-    ReadProcessFields(s, spec);
-    spec.capabilities = s.value("caps", std::vector<int>{});
-    spec.cgroup_procs_files = c.cgroup_procs;
-    spec.container_pid = c.pid;
-    spec.tty = tty;
-    Terminal terminal;
+    ShimStdio stdio;
+    stdio.tty = tty;
+    ShimTerminal terminal;
     if (tty) {
-      // From the container's own devpts: the command's /dev/pts/N is the container's.
-      absl::StatusOr<Terminal> t = OpenContainerTerminal(c.pid);
+      // From the container's own pts: the command's terminal is the container's.
+      absl::StatusOr<ShimTerminal> t = platform_->OpenTerminal(c.pid);
       if (!t.ok()) return Error(std::string(t.status().message()));
       terminal = *std::move(t);
-      if (::fchown(terminal.slave.get(), spec.uid, spec.gid) != 0) {
+      if (::fchown(terminal.slave.get(), s.value("uid", 0u), s.value("gid", 0u)) != 0) {
         return Error(absl::StrCat("chown the exec session's terminal: ", std::strerror(errno)));
       }
-      spec.stdin_fd = spec.stdout_fd = spec.stderr_fd = terminal.slave.get();
+      stdio.in = stdio.out = stdio.err = terminal.slave.get();
     } else {
-      spec.stdin_fd = with_stdin ? fds[0].get() : -1;
-      spec.stdout_fd = fds[with_stdin ? 1 : 0].get();
-      spec.stderr_fd = fds[with_stdin ? 2 : 1].get();
+      stdio.in = with_stdin ? fds[0].get() : -1;
+      stdio.out = fds[with_stdin ? 1 : 0].get();
+      stdio.err = fds[with_stdin ? 2 : 1].get();
     }
-    absl::StatusOr<ExecRelay> relay = StartExecSession(spec);
+    absl::StatusOr<ShimExec> relay = platform_->StartExec(s, c.pid, c.cgroup_procs, stdio);
     if (!relay.ok()) return Error(std::string(relay.status().message()));
     // The terminal's master goes to the daemon first (one byte and the descriptor), the answer
     // when the command ends.
@@ -521,69 +497,35 @@ class Shim {
       }
     }
 
-    ContainerProcessSpec spec;
-    spec.rootfs = s.value("rootfs", "");
-    ReadProcessFields(s, spec);
-    for (int cap : s.value("caps", std::vector<int>{})) spec.capabilities.insert(cap);
-    spec.read_only_rootfs = s.value("read_only_rootfs", false);
-    spec.privileged = s.value("privileged", false);
-    spec.hostname_file = s.value("hostname_file", "");
-    spec.hosts_file = s.value("hosts_file", "");
-    spec.resolv_conf_file = s.value("resolv_conf_file", "");
-    spec.masked_paths = s.value("masked_paths", std::vector<std::string>{});
-    spec.readonly_paths = s.value("readonly_paths", std::vector<std::string>{});
-    for (const Json& m : s.value("mounts", Json::array())) {
-      spec.mounts.push_back({m.value("host", ""), m.value("container", ""), m.value("ro", false),
-                             static_cast<MountPropagation>(m.value("propagation", 0))});
+    c.cgroup_procs = s.value("cgroup_procs", std::vector<std::string>{});
+    ShimStdio stdio;
+    stdio.in = in_r ? in_r.get() : -1;
+    stdio.out = out_w.get();
+    stdio.err = err_w.get();
+    stdio.tty = c.tty;
+    stdio.console_socket = console_theirs.get();
+    absl::StatusOr<pid_t> started =
+        platform_->StartContainer(id, s, stdio, [this](const std::string& other) {
+          auto target = containers_.find(other);
+          return target == containers_.end() || !target->second.running ? pid_t{-1}
+                                                                        : target->second.pid;
+        });
+    if (!started.ok()) {
+      return Error(std::string(started.status().message()),
+                   absl::IsInvalidArgument(started.status()) ? "invalid" : "failed");
     }
-    spec.net_ns = pod_->NamespacePath("net");
-    spec.uts_ns = pod_->NamespacePath("uts");
-    spec.ipc_ns = pod_->NamespacePath("ipc");
-    // "": a PID namespace of its own; "pod": the pod's; "host": the node's; else a path.
-    const std::string pid_ns = s.value("pid_ns", "");
-    UniqueFd target_pid_ns;
-    spec.new_pid_namespace = pid_ns.empty();
-    if (pid_ns == "pod") {
-      spec.pid_ns = pod_->NamespacePath("pid");
-      if (spec.pid_ns.empty()) return Error("the pod has no PID namespace to share", "invalid");
-    } else if (absl::StartsWith(pid_ns, "container:")) {
-      // The target is a child of this shim, not yet reaped while it runs: its PID is its own.
-      auto target = containers_.find(pid_ns.substr(strlen("container:")));
-      if (target == containers_.end() || !target->second.running) {
-        return Error(absl::StrCat("container ", pid_ns.substr(strlen("container:")),
-                                  " whose PID namespace this one joins is not running"),
-                     "invalid");
-      }
-      target_pid_ns.Reset(::open(absl::StrCat("/proc/", target->second.pid, "/ns/pid").c_str(),
-                                 O_RDONLY | O_CLOEXEC));
-      if (!target_pid_ns) return Error("cannot open the target container's PID namespace");
-      spec.pid_ns = absl::StrCat("/proc/self/fd/", target_pid_ns.get());
-    } else if (pid_ns != "host" && !pid_ns.empty()) {
-      return Error(absl::StrCat("pid_ns \"", pid_ns, "\" is none of pod, host, container:<id>"),
-                   "invalid");
-    }
-    spec.cgroup_procs_files = s.value("cgroup_procs", std::vector<std::string>{});
-    c.cgroup_procs = spec.cgroup_procs_files;
-    if (s.contains("oom_score_adj")) spec.oom_score_adj = s.value("oom_score_adj", 0);
-    spec.tty = c.tty;
-    spec.console_socket = console_theirs.get();
-    spec.stdin_fd = in_r ? in_r.get() : -1;
-    spec.stdout_fd = out_w.get();
-    spec.stderr_fd = err_w.get();
-    absl::StatusOr<ContainerProcess> p = StartContainerProcess(spec);
-    if (!p.ok()) return Error(std::string(p.status().message()));
     if (c.tty) {
-      // Sent before the exec that StartContainerProcess waited for.
+      // Sent before the exec that StartContainer waited for.
       console_theirs.Reset();
       c.out_fd = ReceiveDescriptor(console.get());
       if (!c.out_fd) {
-        ::kill(p->pid, SIGKILL);
+        ::kill(*started, SIGKILL);
         return Error("the container's init sent no terminal");
       }
       SetNonBlocking(c.out_fd.get());
       if (s.value("stdin", false)) c.in_w.Reset(::fcntl(c.out_fd.get(), F_DUPFD_CLOEXEC, 0));
     }
-    c.pid = p->pid;
+    c.pid = *started;
     c.running = true;
     const pid_t pid = c.pid;
     containers_.emplace(id, std::move(c));
@@ -597,93 +539,19 @@ class Shim {
   }
 
   std::string dir_;
-  std::unique_ptr<PodNamespaces> pod_;
+  std::unique_ptr<ShimPlatform> platform_;
   std::map<std::string, Container> containers_;
   std::map<pid_t, ExecCall> execs_;
   bool attachments_changed_ = false;  // an attachment ended while ready ones were handled
   bool stop_ = false;
 };
 
-int Usage() {
-  std::fprintf(stderr,
-               "usage: stockade-shim --pod-id ID --dir DIR [--hostname H] [--netns-dir D] "
-               "[--host-network] [--host-ipc] [--pod-pid] [--sysctl KEY=VALUE]...\n");
-  return 2;
-}
-
 }  // namespace
-}  // namespace stockade
 
-int main(int argc, char** argv) {
-  using namespace stockade;
-  PodNamespaceOptions pod;
-  std::string dir;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--pod-id")
-      pod.pod_id = value();
-    else if (a == "--dir")
-      dir = value();
-    else if (a == "--hostname")
-      pod.hostname = value();
-    else if (a == "--netns-dir")
-      pod.netns_dir = value();
-    else if (a == "--host-network")
-      pod.new_network = false;
-    else if (a == "--join-netns")
-      pod.join_network = value();
-    else if (a == "--host-ipc")
-      pod.new_ipc = false;
-    else if (a == "--pod-pid")
-      pod.new_pid = true;
-    else if (a == "--sysctl" && i + 1 < argc && std::strchr(argv[i + 1], '=') != nullptr) {
-      const std::string kv = value();
-      pod.sysctls[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
-    } else
-      return Usage();
-  }
-  if (pod.pod_id.empty() || dir.empty()) return Usage();
-  // Orphaned processes of the containers are re-parented to us, and reaped here.
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGCHLD);
-  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  UniqueFd signal_fd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
-
-  absl::StatusOr<std::unique_ptr<PodNamespaces>> namespaces = PodNamespaces::Create(pod);
-  if (!namespaces.ok()) {
-    std::fprintf(stdout, "error %s\n", std::string(namespaces.status().message()).c_str());
-    return 1;
-  }
-  const std::string socket_path = dir + "/shim.sock";
-  ::unlink(socket_path.c_str());
-  UniqueFd listen_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  // Bound through the directory's descriptor: a run dir deep enough would not fit sun_path's
-  // 108 bytes.
-  UniqueFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  const std::string short_path = absl::StrCat("/proc/self/fd/", dir_fd.get(), "/shim.sock");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  short_path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
-  if (!listen_fd || !dir_fd ||
-      ::bind(listen_fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) ||
-      ::listen(listen_fd.get(), 16) != 0) {
-    std::fprintf(stdout, "error cannot listen on %s: %s\n", socket_path.c_str(),
-                 std::strerror(errno));
-    return 1;
-  }
-  // Ready: the daemon reads this line, then we stop writing to its pipe.
-  std::fprintf(stdout, "ready %d\n", (*namespaces)->holder_pid());
-  std::fflush(stdout);
-  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  ::dup2(devnull, 1);
-  // One shim per pod: give back the start-up code pages (see startup_memory.h).
-  ReleaseStartupMemory();
-  Shim shim(dir, *std::move(namespaces));
-  const int code = shim.Run(std::move(listen_fd), std::move(signal_fd));
-  ::unlink(socket_path.c_str());
-  return code;
+int RunShimServer(const std::string& dir, std::unique_ptr<ShimPlatform> platform,
+                  UniqueFd listen_fd, UniqueFd wake_fd) {
+  Shim shim(dir, std::move(platform));
+  return shim.Run(std::move(listen_fd), std::move(wake_fd));
 }
+
+}  // namespace stockade
