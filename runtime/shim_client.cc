@@ -213,6 +213,9 @@ absl::StatusOr<pid_t> ShimClient::StartContainer(const std::string& id, const st
   request["spec"].update(
       {{"stdin", spec.stdin}, {"stdin_once", spec.stdin_once}, {"tty", spec.tty}});
   if (!spec.stdout_path.empty()) request["spec"]["stdout_path"] = spec.stdout_path;
+  if (spec.devfs_ruleset) request["spec"]["devfs_ruleset"] = *spec.devfs_ruleset;
+  if (!spec.dev_links.empty()) request["spec"]["dev_links"] = spec.dev_links;
+  if (spec.linux_image) request["spec"]["linux_image"] = true;
   if (!spec.stderr_path.empty()) request["spec"]["stderr_path"] = spec.stderr_path;
   absl::StatusOr<Json> reply = Call(dir_, request);
   if (!reply.ok()) return reply.status();

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -58,6 +59,11 @@ struct ShimContainerSpec {
   // Given: files the shim opens (read-write, appending) as the process's stdout and stderr,
   // in place of pipes into the CRI log (a Nomad task's log FIFOs).
   std::string stdout_path, stderr_path;
+  // FreeBSD: the container's devfs ruleset (its devices), links to make in its /dev
+  // (name -> target), and whether it is a Linux image run through the Linux ABI.
+  std::optional<int> devfs_ruleset;
+  std::vector<std::pair<std::string, std::string>> dev_links;
+  bool linux_image = false;
 };
 
 // The daemon's ends of a streamed exec session or of an attachment, non-blocking.

@@ -26,7 +26,8 @@ if (($# == 0)); then
                          'runtime/freebsd/*.cc' 'cni/bridge/freebsd_plan.cc' \
                          'runtime/shim/shim_server.cc' 'runtime/shim/shim_wire.cc' \
                          'runtime/shim/cri_log.cc' 'runtime/shim/exit_record.cc' \
-                         'common/fd_passing.cc' 'runtime/shim_client.cc' | sort -u)
+                         'common/fd_passing.cc' 'runtime/shim_client.cc' \
+                         'runtime/shim_jail_backend.cc' | sort -u)
 else
   files=("$@")
 fi

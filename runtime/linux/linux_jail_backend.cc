@@ -17,11 +17,10 @@
 #include "runtime/mountinfo.h"
 #include "runtime/seccomp_profile.h"
 #include "runtime/shim_client.h"
+#include "runtime/shim_jail_backend.h"
 
 namespace stockade {
 namespace {
-
-bool Gone(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsNotFound(s); }
 
 // The seccomp program of a process: none, RuntimeDefault, or its Localhost profile.
 absl::StatusOr<std::vector<uint64_t>> FilterFor(const ProcessIdentity& p) {
@@ -56,46 +55,7 @@ absl::StatusOr<ShimProcessSpec> ShimProcessOf(const ProcessIdentity& p) {
   return s;
 }
 
-// A streamed session through the pod's shim: an exec session's command, or an attachment.
-class ShimProcessStream final : public ProcessStream {
- public:
-  ShimProcessStream(ShimStream s, std::string dir, std::string container_id, bool exec_tty,
-                    bool container_tty)
-      : dir_(std::move(dir)),
-        container_id_(std::move(container_id)),
-        exec_tty_(exec_tty),
-        container_tty_(container_tty) {
-    input = std::move(s.input);
-    output = std::move(s.output);
-    errors = std::move(s.errors);
-    done = std::move(s.done);
-  }
-
-  absl::StatusOr<int> Result() override { return ShimClient::ReadStreamEnd(done.get()); }
-
-  absl::Status Resize(uint16_t width, uint16_t height) override {
-    if (exec_tty_) {
-      // The exec session's terminal is ours: its master is `output`.
-      winsize size{};
-      size.ws_col = width;
-      size.ws_row = height;
-      if (::ioctl(output.get(), TIOCSWINSZ, &size) != 0) {
-        return ErrnoError(errno, "resize the exec session's terminal");
-      }
-      return absl::OkStatus();
-    }
-    if (!container_tty_) return absl::FailedPreconditionError("the container has no terminal");
-    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir_);
-    if (!client.ok()) return client.status();
-    return (*client)->ResizeTerminal(container_id_, width, height);
-  }
-
- private:
-  std::string dir_, container_id_;
-  bool exec_tty_, container_tty_;
-};
-
-class LinuxJailBackend final : public JailBackend {
+class LinuxJailBackend final : public ShimJailBackend {
  public:
   LinuxJailBackend(const LinuxBackendOptions& options, LinuxCgroups& cgroups)
       : options_(options), cgroups_(cgroups) {}
@@ -115,30 +75,14 @@ class LinuxJailBackend final : public JailBackend {
     absl::StatusOr<std::unique_ptr<ShimClient>> client =
         ShimClient::Launch(shim, options_.shim_start_timeout);
     if (!client.ok()) {
-      RemoveNetnsMount(launch.jail.pod_id);
+      RemoveNetnsMount(launch.jail.pod_id).IgnoreError();
       return client.status();
     }
     return absl::OkStatus();
   }
 
-  bool PodAlive(const std::string& pod_id, const std::string& dir) override {
-    return ShimClient::Connect(dir).ok();
-  }
-
-  absl::Status DestroyPod(const std::string& pod_id, const std::string& dir) override {
-    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
-    if (client.ok()) {
-      if (absl::Status s = (*client)->Shutdown(); !s.ok() && !Gone(s)) return s;
-    }
-    // With the shim gone, its holder died with it (parent-death signal); the netns bind mount
-    // is all that can remain.
-    return RemoveNetnsMount(pod_id);
-  }
-
-  absl::StatusOr<pid_t> StartContainer(const std::string& dir,
-                                       const ContainerLaunch& launch) override {
-    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
-    if (!client.ok()) return client.status();
+  absl::StatusOr<ShimContainerSpec> ContainerSpecOf(const std::string& dir,
+                                                    const ContainerLaunch& launch) override {
     ShimContainerSpec spec;
     spec.rootfs = launch.jail.rootfs;
     absl::StatusOr<ShimProcessSpec> process = ShimProcessOf(launch.process);
@@ -173,39 +117,17 @@ class LinuxJailBackend final : public JailBackend {
     spec.stdout_path = launch.stdout_path;
     spec.stderr_path = launch.stderr_path;
     spec.tty = launch.tty;
-    return (*client)->StartContainer(launch.jail.container_id, launch.log_path, spec);
+    return spec;
   }
 
-  absl::Status SignalContainer(const std::string& dir, const std::string& id, int signal) override {
-    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
-    if (!client.ok()) return client.status();
-    return (*client)->Kill(id, signal);
+  absl::StatusOr<ShimProcessSpec> ProcessOf(const ProcessIdentity& identity) override {
+    return ShimProcessOf(identity);
   }
 
-  absl::StatusOr<ContainerRunState> InspectContainer(const std::string& dir,
-                                                     const std::string& id) override {
-    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
-    if (!client.ok()) return client.status();
-    absl::StatusOr<ShimContainerState> state = (*client)->State(id);
-    if (!state.ok()) return state.status();
-    ContainerRunState run;
-    run.running = state->running;
-    run.pid = state->pid;
-    run.exit = {state->exit_code, state->signal, state->finished_at_unix_nano};
-    return run;
-  }
-
-  absl::Status ForgetContainer(const std::string& dir, const std::string& id) override {
-    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
-    if (!client.ok()) return absl::OkStatus();  // nothing kept by a shim that is gone
-    absl::Status s = (*client)->Forget(id);
-    return absl::IsNotFound(s) ? absl::OkStatus() : s;
-  }
-
-  absl::Status ReopenLog(const std::string& dir, const std::string& id) override {
-    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
-    if (!client.ok()) return client.status();
-    return (*client)->ReopenLog(id);
+  // With the shim gone, its holder died with it (parent-death signal); the netns bind mount
+  // is all that can remain.
+  absl::Status AfterPodShutdown(const std::string& pod_id) override {
+    return RemoveNetnsMount(pod_id);
   }
 
   absl::Status CheckVolumePropagation(const VolumeMount& m) override {
@@ -227,46 +149,6 @@ class LinuxJailBackend final : public JailBackend {
                      ", which is not a shared mount", bidirectional ? "" : " or a slave", ": ",
                      bidirectional ? "Bidirectional" : "HostToContainer",
                      " propagation needs one (mount --make-rshared ", mount->mount_point, ")"));
-  }
-
-  absl::StatusOr<ExecOutput> Exec(const std::string& dir, const std::string& id,
-                                  const ProcessIdentity& identity,
-                                  absl::Duration timeout) override {
-    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
-    if (!client.ok()) return client.status();
-    absl::StatusOr<ShimProcessSpec> process = ShimProcessOf(identity);
-    if (!process.ok()) return process.status();
-    absl::StatusOr<ShimExecResult> r = (*client)->Exec(id, *process, timeout, kMaxExecOutput);
-    if (!r.ok()) return r.status();
-    return ExecOutput{std::move(r->stdout_bytes), std::move(r->stderr_bytes), r->exit_code,
-                      r->timed_out, r->truncated};
-  }
-
-  bool HasExited(const std::string& dir, const std::string& id) override {
-    return ::access(absl::StrCat(dir, "/", id, ".exit").c_str(), F_OK) == 0;
-  }
-
-  absl::StatusOr<std::unique_ptr<ProcessStream>> ExecStream(const std::string& dir,
-                                                            const std::string& id,
-                                                            const ProcessIdentity& identity,
-                                                            bool tty, bool stdin) override {
-    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
-    if (!client.ok()) return client.status();
-    absl::StatusOr<ShimProcessSpec> process = ShimProcessOf(identity);
-    if (!process.ok()) return process.status();
-    absl::StatusOr<ShimStream> s = (*client)->OpenExec(id, *process, tty, stdin);
-    if (!s.ok()) return s.status();
-    return std::make_unique<ShimProcessStream>(*std::move(s), dir, id, tty, false);
-  }
-
-  absl::StatusOr<std::unique_ptr<ProcessStream>> Attach(const std::string& dir,
-                                                        const std::string& id, bool tty, bool stdin,
-                                                        bool stdout, bool stderr) override {
-    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
-    if (!client.ok()) return client.status();
-    absl::StatusOr<ShimStream> s = (*client)->Attach(id, stdin, stdout, stderr && !tty);
-    if (!s.ok()) return s.status();
-    return std::make_unique<ShimProcessStream>(*std::move(s), dir, id, false, tty);
   }
 
   absl::StatusOr<UniqueFd> DialPod(const std::string& pod_id, bool host_network,

@@ -132,6 +132,17 @@ class FreeBsdShimPlatform final : public ShimPlatform {
       }
     }
     if (absl::Status st = freebsd::MountAll(*mounts); !st.ok()) return st;
+    // Devices asked for under another name: links in the container's devfs, made beneath it.
+    for (const auto& [link, target] :
+         s.value("dev_links", std::vector<std::pair<std::string, std::string>>{})) {
+      UniqueFd dev(::open((spec.rootfs + "/dev").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!dev || link.find('/') != std::string::npos ||
+          (::symlinkat(target.c_str(), dev.get(), link.c_str()) != 0 && errno != EEXIST)) {
+        freebsd::UnmountAllUnder(spec.rootfs).IgnoreError();
+        return absl::InternalError(
+            absl::StrCat("link /dev/", link, " to ", target, ": ", std::strerror(errno)));
+      }
+    }
     const std::string name = freebsd::ContainerJailName(pod_id_, id);
     auto undo = [&] {
       freebsd::RemoveJail(name).IgnoreError();

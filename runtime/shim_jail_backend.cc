@@ -1,0 +1,151 @@
+#include "runtime/shim_jail_backend.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+
+namespace stockade {
+namespace {
+
+// A streamed session through the pod's shim: an exec session's command, or an attachment.
+class ShimProcessStream final : public ProcessStream {
+ public:
+  ShimProcessStream(ShimStream s, std::string dir, std::string container_id, bool exec_tty,
+                    bool container_tty)
+      : dir_(std::move(dir)),
+        container_id_(std::move(container_id)),
+        exec_tty_(exec_tty),
+        container_tty_(container_tty) {
+    input = std::move(s.input);
+    output = std::move(s.output);
+    errors = std::move(s.errors);
+    done = std::move(s.done);
+  }
+
+  absl::StatusOr<int> Result() override { return ShimClient::ReadStreamEnd(done.get()); }
+
+  absl::Status Resize(uint16_t width, uint16_t height) override {
+    if (exec_tty_) {
+      // The exec session's terminal is ours: its master is `output`.
+      winsize size{};
+      size.ws_col = width;
+      size.ws_row = height;
+      if (::ioctl(output.get(), TIOCSWINSZ, &size) != 0) {
+        return ErrnoError(errno, "resize the exec session's terminal");
+      }
+      return absl::OkStatus();
+    }
+    if (!container_tty_) return absl::FailedPreconditionError("the container has no terminal");
+    absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir_);
+    if (!client.ok()) return client.status();
+    return (*client)->ResizeTerminal(container_id_, width, height);
+  }
+
+ private:
+  std::string dir_, container_id_;
+  bool exec_tty_, container_tty_;
+};
+
+}  // namespace
+
+bool ShimGone(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsNotFound(s); }
+
+absl::Status ShimJailBackend::DestroyPod(const std::string& pod_id, const std::string& dir) {
+  absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+  if (client.ok()) {
+    if (absl::Status s = (*client)->Shutdown(); !s.ok() && !ShimGone(s)) return s;
+  }
+  return AfterPodShutdown(pod_id);
+}
+
+absl::StatusOr<pid_t> ShimJailBackend::StartContainer(const std::string& dir,
+                                                      const ContainerLaunch& launch) {
+  absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+  if (!client.ok()) return client.status();
+  absl::StatusOr<ShimContainerSpec> spec = ContainerSpecOf(dir, launch);
+  if (!spec.ok()) return spec.status();
+  return (*client)->StartContainer(launch.jail.container_id, launch.log_path, *spec);
+}
+
+bool ShimJailBackend::PodAlive(const std::string& pod_id, const std::string& dir) {
+  return ShimClient::Connect(dir).ok();
+}
+
+absl::Status ShimJailBackend::SignalContainer(const std::string& dir, const std::string& id,
+                                              int signal) {
+  absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+  if (!client.ok()) return client.status();
+  return (*client)->Kill(id, signal);
+}
+
+absl::StatusOr<ContainerRunState> ShimJailBackend::InspectContainer(const std::string& dir,
+                                                                    const std::string& id) {
+  absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+  if (!client.ok()) return client.status();
+  absl::StatusOr<ShimContainerState> state = (*client)->State(id);
+  if (!state.ok()) return state.status();
+  ContainerRunState run;
+  run.running = state->running;
+  run.pid = state->pid;
+  run.exit = {state->exit_code, state->signal, state->finished_at_unix_nano};
+  return run;
+}
+
+absl::Status ShimJailBackend::ForgetContainer(const std::string& dir, const std::string& id) {
+  absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+  if (!client.ok()) return absl::OkStatus();  // nothing kept by a shim that is gone
+  absl::Status s = (*client)->Forget(id);
+  return absl::IsNotFound(s) ? absl::OkStatus() : s;
+}
+
+absl::Status ShimJailBackend::ReopenLog(const std::string& dir, const std::string& id) {
+  absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+  if (!client.ok()) return client.status();
+  return (*client)->ReopenLog(id);
+}
+
+absl::StatusOr<ExecOutput> ShimJailBackend::Exec(const std::string& dir, const std::string& id,
+                                                 const ProcessIdentity& identity,
+                                                 absl::Duration timeout) {
+  absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+  if (!client.ok()) return client.status();
+  absl::StatusOr<ShimProcessSpec> process = ProcessOf(identity);
+  if (!process.ok()) return process.status();
+  absl::StatusOr<ShimExecResult> r = (*client)->Exec(id, *process, timeout, kMaxExecOutput);
+  if (!r.ok()) return r.status();
+  return ExecOutput{std::move(r->stdout_bytes), std::move(r->stderr_bytes), r->exit_code,
+                    r->timed_out, r->truncated};
+}
+
+bool ShimJailBackend::HasExited(const std::string& dir, const std::string& id) {
+  return ::access(absl::StrCat(dir, "/", id, ".exit").c_str(), F_OK) == 0;
+}
+
+absl::StatusOr<std::unique_ptr<ProcessStream>> ShimJailBackend::ExecStream(
+    const std::string& dir, const std::string& id, const ProcessIdentity& identity, bool tty,
+    bool stdin) {
+  absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+  if (!client.ok()) return client.status();
+  absl::StatusOr<ShimProcessSpec> process = ProcessOf(identity);
+  if (!process.ok()) return process.status();
+  absl::StatusOr<ShimStream> s = (*client)->OpenExec(id, *process, tty, stdin);
+  if (!s.ok()) return s.status();
+  return std::make_unique<ShimProcessStream>(*std::move(s), dir, id, tty, false);
+}
+
+absl::StatusOr<std::unique_ptr<ProcessStream>> ShimJailBackend::Attach(const std::string& dir,
+                                                                       const std::string& id,
+                                                                       bool tty, bool stdin,
+                                                                       bool stdout, bool stderr) {
+  absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
+  if (!client.ok()) return client.status();
+  absl::StatusOr<ShimStream> s = (*client)->Attach(id, stdin, stdout, stderr && !tty);
+  if (!s.ok()) return s.status();
+  return std::make_unique<ShimProcessStream>(*std::move(s), dir, id, false, tty);
+}
+
+}  // namespace stockade
