@@ -54,6 +54,34 @@ class ShimProcessStream final : public ProcessStream {
 
 bool ShimGone(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsNotFound(s); }
 
+ShimProcessSpec CommonProcessSpec(const ProcessIdentity& p) {
+  ShimProcessSpec s;
+  s.argv = p.argv;
+  s.env = p.env;
+  s.cwd = p.cwd.empty() ? "/" : p.cwd;
+  s.uid = p.uid;
+  s.gid = p.gid;
+  s.additional_gids = p.additional_gids;
+  return s;
+}
+
+ShimContainerSpec CommonContainerSpec(const ContainerLaunch& launch, ShimProcessSpec process) {
+  ShimContainerSpec spec;
+  spec.rootfs = launch.jail.rootfs;
+  spec.process = std::move(process);
+  spec.read_only_rootfs = launch.jail.read_only_rootfs;
+  spec.privileged = launch.jail.privileged;
+  spec.hostname_file = launch.hostname_file;
+  spec.hosts_file = launch.hosts_file;
+  spec.resolv_conf_file = launch.resolv_conf_file;
+  spec.stdin = launch.stdin;
+  spec.stdin_once = launch.stdin_once;
+  spec.stdout_path = launch.stdout_path;
+  spec.stderr_path = launch.stderr_path;
+  spec.tty = launch.tty;
+  return spec;
+}
+
 absl::Status ShimJailBackend::DestroyPod(const std::string& pod_id, const std::string& dir) {
   absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
   if (client.ok()) {

@@ -48,4 +48,9 @@ class ShimJailBackend : public JailBackend {
 // A shim's answer that means the shim or the container is gone.
 bool ShimGone(const absl::Status& s);
 
+// The parts of a container's start request and of a process that every OS sends alike: the
+// command, its environment, directory and user; the container's rootfs, pod files and stdio.
+ShimProcessSpec CommonProcessSpec(const ProcessIdentity& identity);
+ShimContainerSpec CommonContainerSpec(const ContainerLaunch& launch, ShimProcessSpec process);
+
 }  // namespace stockade

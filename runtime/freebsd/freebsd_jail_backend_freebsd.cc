@@ -185,17 +185,10 @@ class FreeBsdJailBackend final : public ShimJailBackend {
       return absl::InvalidArgumentError(
           "FreeBSD jails share no process table: a container's PID namespace is its own");
     }
-    ShimContainerSpec spec;
-    spec.rootfs = launch.jail.rootfs;
     absl::StatusOr<ShimProcessSpec> process = ProcessOf(launch.process);
     if (!process.ok()) return process.status();
-    spec.process = *std::move(process);
-    spec.read_only_rootfs = launch.jail.read_only_rootfs;
-    spec.privileged = launch.jail.privileged;
+    ShimContainerSpec spec = CommonContainerSpec(launch, *std::move(process));
     spec.linux_image = launch.jail.linux_image;
-    spec.hostname_file = launch.hostname_file;
-    spec.hosts_file = launch.hosts_file;
-    spec.resolv_conf_file = launch.resolv_conf_file;
     // Device nodes cannot be nullfs-mounted: they come through the container's devfs ruleset.
     std::vector<DeviceRequest> devices;
     for (const VolumeMount& m : launch.jail.mounts) {
@@ -216,24 +209,12 @@ class FreeBsdJailBackend final : public ShimJailBackend {
       // Kept with the pod, for ForgetContainer (and a restart) to remove the ruleset.
       std::ofstream(absl::StrCat(dir, "/", launch.jail.container_id, ".devfs")) << *ruleset << "\n";
     }
-    spec.stdin = launch.stdin;
-    spec.stdin_once = launch.stdin_once;
-    spec.stdout_path = launch.stdout_path;
-    spec.stderr_path = launch.stderr_path;
-    spec.tty = launch.tty;
     return spec;
   }
 
   absl::StatusOr<ShimProcessSpec> ProcessOf(const ProcessIdentity& p) override {
     // A jail confines by its parameters; capabilities and seccomp are Linux's.
-    ShimProcessSpec s;
-    s.argv = p.argv;
-    s.env = p.env;
-    s.cwd = p.cwd.empty() ? "/" : p.cwd;
-    s.uid = p.uid;
-    s.gid = p.gid;
-    s.additional_gids = p.additional_gids;
-    return s;
+    return CommonProcessSpec(p);
   }
 
  private:

@@ -42,13 +42,7 @@ absl::StatusOr<std::vector<uint64_t>> FilterFor(const ProcessIdentity& p) {
 absl::StatusOr<ShimProcessSpec> ShimProcessOf(const ProcessIdentity& p) {
   absl::StatusOr<std::vector<uint64_t>> filter = FilterFor(p);
   if (!filter.ok()) return filter.status();
-  ShimProcessSpec s;
-  s.argv = p.argv;
-  s.env = p.env;
-  s.cwd = p.cwd.empty() ? "/" : p.cwd;
-  s.uid = p.uid;
-  s.gid = p.gid;
-  s.additional_gids = p.additional_gids;
+  ShimProcessSpec s = CommonProcessSpec(p);
   s.capabilities = p.capabilities;
   s.no_new_privs = p.no_new_privs;
   s.seccomp_filter = *std::move(filter);
@@ -83,16 +77,9 @@ class LinuxJailBackend final : public ShimJailBackend {
 
   absl::StatusOr<ShimContainerSpec> ContainerSpecOf(const std::string& dir,
                                                     const ContainerLaunch& launch) override {
-    ShimContainerSpec spec;
-    spec.rootfs = launch.jail.rootfs;
     absl::StatusOr<ShimProcessSpec> process = ShimProcessOf(launch.process);
     if (!process.ok()) return process.status();
-    spec.process = *std::move(process);
-    spec.read_only_rootfs = launch.jail.read_only_rootfs;
-    spec.privileged = launch.jail.privileged;
-    spec.hostname_file = launch.hostname_file;
-    spec.hosts_file = launch.hosts_file;
-    spec.resolv_conf_file = launch.resolv_conf_file;
+    ShimContainerSpec spec = CommonContainerSpec(launch, *std::move(process));
     spec.mounts = launch.jail.mounts;
     spec.masked_paths = launch.masked_paths;
     spec.readonly_paths = launch.readonly_paths;
@@ -112,11 +99,6 @@ class LinuxJailBackend final : public ShimJailBackend {
     }
     spec.cgroup_procs_files = cgroups_.ProcsFiles(launch.resource_scope);
     spec.oom_score_adj = launch.oom_score_adj;
-    spec.stdin = launch.stdin;
-    spec.stdin_once = launch.stdin_once;
-    spec.stdout_path = launch.stdout_path;
-    spec.stderr_path = launch.stderr_path;
-    spec.tty = launch.tty;
     return spec;
   }
 
