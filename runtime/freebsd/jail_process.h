@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "common/unique_fd.h"
 
 namespace stockade::freebsd {
@@ -34,29 +33,15 @@ struct JailProcessSpec {
 // Returns once the process has exec'd; nothing is left running on error.
 absl::StatusOr<pid_t> StartJailProcess(const JailProcessSpec& spec);
 
-struct ProcessExit {
-  pid_t pid = -1;
-  int exit_code = 0;  // 128+N for signal N
-  int signal = 0;
-};
-
 class ProcessReaper {
  public:
   // Makes this process the reaper of its descendants and opens the kqueue. SIGCHLD must be
   // blocked by the caller (kqueue sees it all the same).
   static absl::StatusOr<ProcessReaper> Create();
-  // Tells Wait about `pid`'s exit (a child of ours: every descendant is, once reparented).
+  // Makes fd() readable at `pid`'s exit (a child of ours: every descendant is, once
+  // reparented; orphans are seen through SIGCHLD).
   absl::Status Watch(pid_t pid);
-  // Also wakes Wait when `fd` is readable (the shim's socket), reported as readable_fds.
-  absl::Status WatchReadable(int fd);
-  struct Events {
-    std::vector<ProcessExit> exits;
-    std::vector<int> readable_fds;
-  };
-  // Waits at most `timeout` for exits or readable descriptors; reaps every ended child.
-  absl::StatusOr<Events> Wait(absl::Duration timeout);
-  // Takes the pending events off the queue without waiting or reaping (for a caller that
-  // polls fd() and reaps itself).
+  // Takes the pending events off the queue (the caller polls fd() and reaps with waitpid).
   void Drain();
   int fd() const { return kq_.get(); }
 
@@ -64,8 +49,5 @@ class ProcessReaper {
   explicit ProcessReaper(UniqueFd kq) : kq_(std::move(kq)) {}
   UniqueFd kq_;
 };
-
-// The exit code a wait status means (128+N for signal N), and the signal.
-ProcessExit ExitOfStatus(pid_t pid, int status);
 
 }  // namespace stockade::freebsd

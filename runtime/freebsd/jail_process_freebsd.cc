@@ -70,18 +70,6 @@ constexpr const char* kSteps[] = {
 
 }  // namespace
 
-ProcessExit ExitOfStatus(pid_t pid, int status) {
-  ProcessExit e;
-  e.pid = pid;
-  if (WIFSIGNALED(status)) {
-    e.signal = WTERMSIG(status);
-    e.exit_code = 128 + e.signal;
-  } else if (WIFEXITED(status)) {
-    e.exit_code = WEXITSTATUS(status);
-  }
-  return e;
-}
-
 absl::StatusOr<pid_t> StartJailProcess(const JailProcessSpec& spec) {
   if (spec.argv.empty()) return absl::InvalidArgumentError("no command to run");
   // Before the fork: the JID must still be this container's jail.
@@ -153,18 +141,9 @@ absl::StatusOr<ProcessReaper> ProcessReaper::Create() {
 absl::Status ProcessReaper::Watch(pid_t pid) {
   struct kevent ev;
   EV_SET(&ev, pid, EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0, nullptr);
-  // ESRCH: it ended already; the SIGCHLD it sent makes Wait reap it.
+  // ESRCH: it ended already; the SIGCHLD it sent wakes the caller all the same.
   if (::kevent(kq_.get(), &ev, 1, nullptr, 0, nullptr) != 0 && errno != ESRCH) {
     return absl::InternalError(absl::StrCat("kevent watch ", pid, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ProcessReaper::WatchReadable(int fd) {
-  struct kevent ev;
-  EV_SET(&ev, fd, EVFILT_READ, EV_ADD, 0, 0, nullptr);
-  if (::kevent(kq_.get(), &ev, 1, nullptr, 0, nullptr) != 0) {
-    return absl::InternalError(absl::StrCat("kevent read ", fd, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }
@@ -174,27 +153,6 @@ void ProcessReaper::Drain() {
   const timespec zero{0, 0};
   while (::kevent(kq_.get(), nullptr, 0, got, 32, &zero) == 32) {
   }
-}
-
-absl::StatusOr<ProcessReaper::Events> ProcessReaper::Wait(absl::Duration timeout) {
-  Events events;
-  struct kevent got[32];
-  const timespec ts = absl::ToTimespec(timeout);
-  const int n = ::kevent(kq_.get(), nullptr, 0, got, 32, &ts);
-  if (n < 0 && errno != EINTR) {
-    return absl::InternalError(absl::StrCat("kevent wait: ", std::strerror(errno)));
-  }
-  for (int i = 0; i < n; ++i) {
-    if (got[i].filter == EVFILT_READ) events.readable_fds.push_back(static_cast<int>(got[i].ident));
-  }
-  // EVFILT_PROC and SIGCHLD both mean "someone ended": reap all that did, watched or not
-  // (orphans reparented to this reaper were never watched).
-  int status = 0;
-  pid_t pid;
-  while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-    events.exits.push_back(ExitOfStatus(pid, status));
-  }
-  return events;
 }
 
 }  // namespace stockade::freebsd

@@ -135,7 +135,11 @@ class FreeBsdShimPlatform final : public ShimPlatform {
     // Devices asked for under another name: links in the container's devfs, made beneath it.
     for (const auto& [link, target] :
          s.value("dev_links", std::vector<std::pair<std::string, std::string>>{})) {
-      UniqueFd dev(::open((spec.rootfs + "/dev").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      // The devfs just mounted, reached beneath the rootfs: never through an image's /dev link.
+      UniqueFd root(::open(spec.rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      UniqueFd dev(
+          root ? ::openat(root.get(), "dev", O_RDONLY | O_DIRECTORY | O_RESOLVE_BENEATH | O_CLOEXEC)
+               : -1);
       if (!dev || link.find('/') != std::string::npos ||
           (::symlinkat(target.c_str(), dev.get(), link.c_str()) != 0 && errno != EEXIST)) {
         freebsd::UnmountAllUnder(spec.rootfs).IgnoreError();
