@@ -239,6 +239,8 @@ TEST_F(NomadDriverTest, MountsAndDevices) {
   drv::StartTaskResponse start;
   ASSERT_TRUE(StartTask(task, &start).ok()) << plugin_->Stderr();
   EXPECT_TRUE(out.WaitFor("c\n", absl::Seconds(10))) << out.Text() << err.Text();
+  // The two FIFOs are read apart: stdout's end says nothing of how far stderr's reader is.
+  EXPECT_TRUE(err.WaitFor("Read-only file system\n", absl::Seconds(5))) << err.Text();
   EXPECT_EQ(err.Text(), "/bin/sh: can't create /data/new: Read-only file system\n");
   EXPECT_THAT(out.Text(), HasSubstr("volume data\nread-only\nwrote-secret\ndevice-ok\nc\n"));
   EXPECT_FALSE(std::filesystem::exists(volume + "/new"));
