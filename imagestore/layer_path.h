@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "imagestore/whiteouts.h"
 
 namespace stockade {
 
@@ -14,9 +15,5 @@ namespace stockade {
 // "a/c/../b" -> {"a","b"}; ".", "/" and "" -> {} (the root). Lexical only: symlinks on the way
 // are the unpacker's concern. InvalidArgument for a ".." that would climb above the root.
 absl::StatusOr<std::vector<std::string>> CleanLayerPath(absl::string_view name);
-
-// OCI whiteout markers within one path component.
-inline constexpr absl::string_view kWhiteoutPrefix = ".wh.";
-inline constexpr absl::string_view kOpaqueWhiteout = ".wh..wh..opq";
 
 }  // namespace stockade

@@ -2,9 +2,8 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/errors.h"
+#include "common/unique_fd.h"
+#include "common/xattr.h"
 #include "imagestore/layer_path.h"
 
 namespace stockade {
@@ -202,11 +203,17 @@ class Extractor {
     const std::string dir = Join(dest_, parts, parts.size() - 1);
     const std::string& base = parts.back();
     if (base == kOpaqueWhiteout) {
-      if (options_.whiteouts == WhiteoutMode::kOverlay) {
-        if (::setxattr(dir.c_str(), "trusted.overlay.opaque", "y", 1, 0) != 0) {
-          return ErrnoError(errno, absl::StrCat("mark ", dir, " opaque for overlayfs"));
-        }
-        return absl::OkStatus();
+      switch (options_.whiteouts) {
+        case WhiteoutMode::kOverlay:
+          if (absl::Status s = SetLinkXattr(dir, "trusted.overlay.opaque", "y"); !s.ok()) {
+            return absl::Status(s.code(), absl::StrCat("mark ", dir, " opaque for overlayfs: ",
+                                                       s.message()));
+          }
+          return absl::OkStatus();
+        case WhiteoutMode::kMarkers:
+          return MakeMarker(absl::StrCat(dir, "/", base));
+        case WhiteoutMode::kApply:
+          break;
       }
       std::error_code ec;
       for (auto it = std::filesystem::directory_iterator(dir, ec);
@@ -221,11 +228,32 @@ class Extractor {
     }
     const std::string path = absl::StrCat(dir, "/", hidden);
     if (absl::Status s = ClearTarget(path, /*entry_is_dir=*/false); !s.ok()) return s;
-    if (options_.whiteouts == WhiteoutMode::kApply) return absl::OkStatus();
-    if (::mknod(path.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0) {
+    switch (options_.whiteouts) {
+      case WhiteoutMode::kApply:
+        return absl::OkStatus();
+      case WhiteoutMode::kMarkers:
+        return MakeMarker(absl::StrCat(dir, "/", base));
+      case WhiteoutMode::kOverlay:
+        break;
+    }
+    // overlayfs's whiteout is the character device 0/0 (rdev 0 on every libc).
+    if (::mknod(path.c_str(), S_IFCHR | 0, 0) != 0) {
       return ErrnoError(
           errno, absl::StrCat("create overlay whiteout ", path, " (needs CAP_MKNOD, i.e. root)"));
     }
+    return absl::OkStatus();
+  }
+
+  // An empty regular file; one already there (the marker repeated in the tar) is kept, and
+  // anything else of that name is replaced, never followed.
+  static absl::Status MakeMarker(const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+      return absl::OkStatus();
+    }
+    if (absl::Status s = ClearTarget(path, /*entry_is_dir=*/false); !s.ok()) return s;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!fd) return ErrnoError(errno, absl::StrCat("create whiteout marker ", path));
     return absl::OkStatus();
   }
 

@@ -1,7 +1,8 @@
 // Extracts one image layer (an uncompressed tar stream) into a directory with libarchive,
 // computing its diff ID on the way. No entry may land outside the directory: absolute names,
 // "..", writes through symlinks and hardlinks to outside targets are refused. OCI whiteouts
-// become overlayfs whiteouts (so the directory can be an overlay lower dir), or are applied.
+// become overlayfs whiteouts (so the directory can be an overlay lower dir), stay as the OCI
+// marker files (for snapshotters that copy layers), or are applied.
 #pragma once
 
 #include <cstdint>
@@ -10,13 +11,9 @@
 #include "absl/status/statusor.h"
 #include "imagestore/byte_source.h"
 #include "imagestore/digest.h"
+#include "imagestore/whiteouts.h"
 
 namespace stockade {
-
-enum class WhiteoutMode {
-  kOverlay,  // ".wh.x" -> char device 0/0 "x"; ".wh..wh..opq" -> trusted.overlay.opaque=y
-  kApply,    // delete what they hide in the destination (layers extracted on top of each other)
-};
 
 struct UnpackOptions {
   WhiteoutMode whiteouts = WhiteoutMode::kOverlay;

@@ -1,6 +1,6 @@
 // Prepares a container's writable root filesystem from an image's unpacked layers, and removes
 // it. Implementations: overlayfs (Linux; the layers are the lower dirs, untouched) and a plain
-// copy (anywhere; slower, more disk). ZFS clones come with the FreeBSD backend.
+// copy (anywhere; slower, more disk); ZFS clones on FreeBSD (runtime/freebsd/zfs_snapshotter.h).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "imagestore/whiteouts.h"
 
 namespace stockade {
 
@@ -36,6 +37,8 @@ class Snapshotter {
 
 // Linux only (snapshotter_overlay_linux.cc).
 absl::StatusOr<std::unique_ptr<Snapshotter>> NewOverlaySnapshotter(const std::string& root);
-absl::StatusOr<std::unique_ptr<Snapshotter>> NewCopySnapshotter(const std::string& root);
+// Any OS; `layer_form` is how the layer directories record their whiteouts.
+absl::StatusOr<std::unique_ptr<Snapshotter>> NewCopySnapshotter(const std::string& root,
+                                                                WhiteoutMode layer_form);
 
 }  // namespace stockade

@@ -267,6 +267,34 @@ TEST(LayerUnpacker, AppliedWhiteoutsDeleteWhatTheyHide) {
   EXPECT_EQ(testing::ReadFile(dir.Sub("opaque/new")), "n");
 }
 
+TEST(LayerUnpacker, MarkerWhiteoutsStayAsEmptyFilesAndAreNeverFollowed) {
+  TempDir outer;
+  const std::string root = outer.Sub("layer");
+  std::filesystem::create_directories(root);
+  std::ofstream(outer.Sub("target")) << "original";
+  UnpackOptions o = Unprivileged();
+  o.whiteouts = WhiteoutMode::kMarkers;
+  // A hostile layer sends a marker's name as a symlink to outside, and an entry the whiteout
+  // hides in the same layer: every ".wh." name is a marker, never a link, and hides that entry.
+  const std::string tar = TarBuilder()
+                              .File("gone", "in this layer")
+                              .Symlink(".wh.gone", "../target")
+                              .File(".wh.gone", "")
+                              .Dir("opaque")
+                              .File("opaque/.wh..wh..opq", "")
+                              .File("opaque/new", "n")
+                              .Finish();
+  ASSERT_TRUE(Unpack(tar, root, o).ok());
+  EXPECT_EQ(testing::ReadFile(outer.Sub("target")), "original");
+  EXPECT_FALSE(std::filesystem::exists(root + "/gone"));
+  for (const char* marker : {"/.wh.gone", "/opaque/.wh..wh..opq"}) {
+    EXPECT_TRUE(std::filesystem::is_regular_file(std::filesystem::symlink_status(root + marker)))
+        << marker;
+    EXPECT_EQ(std::filesystem::file_size(root + marker), 0u) << marker;
+  }
+  EXPECT_EQ(testing::ReadFile(root + "/opaque/new"), "n");
+}
+
 TEST(LayerUnpacker, DeviceNodesAreSkippedWhenNotAllowed) {
   TempDir dir;
   absl::StatusOr<UnpackResult> r =

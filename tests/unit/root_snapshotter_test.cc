@@ -1,4 +1,6 @@
-// Both snapshotters build the same root filesystem from the same unpacked layers.
+// Every snapshotter builds the same root filesystem from the same unpacked layers: overlayfs and
+// the copy over overlay-form layers (Linux), and the copy over OCI-marker layers (FreeBSD's form,
+// run here for real).
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -48,14 +50,19 @@ class SnapshotterTest : public ::testing::TestWithParam<std::string> {
       const std::string dir = dir_.Sub("layer" + std::to_string(i));
       std::filesystem::create_directories(dir);
       StringSource source(tars[i]);
-      ASSERT_TRUE(UnpackLayer(source, dir, DefaultUnpackOptions()).ok());
+      UnpackOptions options = DefaultUnpackOptions();
+      options.whiteouts = LayerForm();
+      ASSERT_TRUE(UnpackLayer(source, dir, options).ok());
       layers_.push_back(dir);
     }
     absl::StatusOr<std::unique_ptr<Snapshotter>> s =
         GetParam() == "overlay" ? NewOverlaySnapshotter(dir_.Sub("snapshots"))
-                                : NewCopySnapshotter(dir_.Sub("snapshots"));
+                                : NewCopySnapshotter(dir_.Sub("snapshots"), LayerForm());
     ASSERT_TRUE(s.ok());
     snapshotter_ = *std::move(s);
+  }
+  WhiteoutMode LayerForm() const {
+    return GetParam() == "copy_markers" ? WhiteoutMode::kMarkers : WhiteoutMode::kOverlay;
   }
   void TearDown() override {
     if (snapshotter_) {
@@ -78,6 +85,9 @@ TEST_P(SnapshotterTest, MergedViewHonoursWhiteoutsAndKeepsLayersPristine) {
   EXPECT_FALSE(std::filesystem::exists(*rootfs + "/opaque/old"));
   EXPECT_EQ(testing::ReadFile(*rootfs + "/opaque/new"), "n");
   EXPECT_EQ(testing::ReadFile(*rootfs + "/link"), "top\n");
+  for (const char* marker : {"/etc/.wh.gone", "/opaque/.wh..wh..opq"}) {
+    EXPECT_FALSE(std::filesystem::exists(*rootfs + marker)) << marker;
+  }
   struct stat st;
   ASSERT_EQ(::stat((*rootfs + "/bin/tool").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0755u);
@@ -103,7 +113,7 @@ TEST_P(SnapshotterTest, MergedViewHonoursWhiteoutsAndKeepsLayersPristine) {
   EXPECT_EQ(snapshotter_->Remove("../escape").code(), absl::StatusCode::kInvalidArgument);
 }
 
-INSTANTIATE_TEST_SUITE_P(Both, SnapshotterTest, ::testing::Values("overlay", "copy"),
+INSTANTIATE_TEST_SUITE_P(Both, SnapshotterTest, ::testing::Values("overlay", "copy", "copy_markers"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
