@@ -2,8 +2,7 @@
 // (CNI_NETNS is the jail's name) with if_bridge, epair and pf anchors. The plans come from
 // cni/bridge/freebsd_plan.cc (unit-tested on every OS); this file runs them with ifconfig(8),
 // jexec(8), route(8) and pfctl(8). FreeBSD only.
-#include <spawn.h>
-#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,8 +18,7 @@
 #include "cni/bridge/bridge_plan.h"
 #include "cni/bridge/freebsd_plan.h"
 #include "cni/bridge/ipam.h"
-
-extern char** environ;
+#include "common/run_command.h"
 
 namespace stockade::bridge {
 namespace {
@@ -30,38 +28,12 @@ struct Output {
   std::string out;
 };
 
-// Runs argv (looked up in PATH) with `input` on stdin; returns its exit status and stdout.
+// Runs argv (looked up in PATH) with `input` on stdin; its exit status (-1: it could not be
+// run) and stdout.
 Output Run(const Command& argv, const std::string& input = "") {
-  int in[2], out[2];
-  Output result;
-  if (::pipe(in) != 0 || ::pipe(out) != 0) return result;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_addclose(&actions, in[1]);
-  posix_spawn_file_actions_addclose(&actions, out[0]);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(in[0]);
-  ::close(out[1]);
-  if (rc == 0) {
-    ::write(in[1], input.data(), input.size());
-  }
-  ::close(in[1]);
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(out[0], buf, sizeof(buf))) > 0) result.out.append(buf, static_cast<size_t>(n));
-  ::close(out[0]);
-  if (rc != 0) return result;
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  absl::StatusOr<CommandResult> r = RunCommand(argv, input);
+  if (!r.ok()) return {};
+  return {r->exit_code, std::move(r->out)};
 }
 
 absl::Status RunAll(const std::vector<Command>& plan) {
@@ -181,4 +153,7 @@ int Main() {
 }  // namespace
 }  // namespace stockade::bridge
 
-int main() { return stockade::bridge::Main(); }
+int main() {
+  ::signal(SIGPIPE, SIG_IGN);  // pfctl may exit before reading all of its rules
+  return stockade::bridge::Main();
+}

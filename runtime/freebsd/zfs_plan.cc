@@ -1,6 +1,7 @@
 #include "runtime/freebsd/zfs_plan.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -83,6 +84,22 @@ ZfsCommand PlanContainerDestroy(const std::string& dataset, const std::string& k
 
 ZfsCommand PlanUsageQuery(const std::string& dataset, const std::string& key) {
   return {"zfs", "get", "-Hp", "-o", "value", "written", ContainerDataset(dataset, key)};
+}
+
+ZfsCommand PlanChainReadyQuery(const std::string& chain) {
+  return {"zfs", "list", "-H", "-o", "name", "-t", "snapshot", absl::StrCat(chain, "@ready")};
+}
+
+ZfsCommand PlanChainDiscard(const std::string& chain) {
+  return {"zfs", "destroy", "-r", "-f", chain};
+}
+
+ZfsCommand PlanDatasetEnsure(const std::string& dataset) {
+  return {"zfs", "create", "-p", "-o", "mountpoint=none", dataset};
+}
+
+bool IsMissingDatasetError(const absl::Status& status) {
+  return absl::StrContains(status.message(), "does not exist");
 }
 
 }  // namespace stockade::freebsd

@@ -38,5 +38,14 @@ ZfsCommand PlanContainerClone(const std::string& dataset, const std::vector<std:
 ZfsCommand PlanContainerDestroy(const std::string& dataset, const std::string& key);
 // What Usage reads: `written` of the clone is what the container wrote.
 ZfsCommand PlanUsageQuery(const std::string& dataset, const std::string& key);
+// Whether a chain is complete: lists its @ready snapshot (fails when there is none).
+ZfsCommand PlanChainReadyQuery(const std::string& chain);
+// A chain left half-made by a crash (no @ready): destroyed before it is made again.
+ZfsCommand PlanChainDiscard(const std::string& chain);
+// The configured dataset, made when missing (its pool must exist).
+ZfsCommand PlanDatasetEnsure(const std::string& dataset);
+
+// zfs(8)'s message for a dataset or snapshot that is not there.
+bool IsMissingDatasetError(const absl::Status& status);
 
 }  // namespace stockade::freebsd

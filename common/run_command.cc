@@ -1,0 +1,137 @@
+#include "common/run_command.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "common/errors.h"
+#include "common/unique_fd.h"
+
+extern char** environ;
+
+namespace stockade {
+namespace {
+
+struct Pipe {
+  UniqueFd read, write;
+};
+
+absl::StatusOr<Pipe> MakePipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoError(errno, "create a pipe for a command");
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+}  // namespace
+
+absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
+                                         const std::string& input) {
+  if (argv.empty()) return absl::InvalidArgumentError("no command to run");
+  absl::StatusOr<Pipe> in = MakePipe(), out = MakePipe(), err = MakePipe();
+  for (const auto* p : {&in, &out, &err}) {
+    if (!p->ok()) return p->status();
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  // dup2 clears close-on-exec on the copy; every other descriptor of ours is CLOEXEC.
+  posix_spawn_file_actions_adddup2(&actions, in->read.get(), 0);
+  posix_spawn_file_actions_adddup2(&actions, out->write.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, err->write.get(), 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);  // the daemon blocks signals; the tool must not
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  sigaddset(&defaults, SIGCHLD);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  in->read.Reset();
+  out->write.Reset();
+  err->write.Reset();
+  if (rc != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot run ", argv[0], ": ", std::strerror(rc),
+                     rc == ENOENT ? " (is it installed, and in PATH?)" : ""));
+  }
+
+  CommandResult result;
+  size_t written = 0;
+  if (input.empty()) {
+    in->write.Reset();
+  } else {
+    ::fcntl(in->write.get(), F_SETFL, O_NONBLOCK);
+  }
+  while (out->read || err->read) {
+    pollfd fds[3];
+    int n = 0;
+    for (const UniqueFd* fd : {&out->read, &err->read}) {
+      if (*fd) fds[n++] = {fd->get(), POLLIN, 0};
+    }
+    if (in->write) fds[n++] = {in->write.get(), POLLOUT, 0};
+    if (::poll(fds, static_cast<nfds_t>(n), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (fds[i].revents == 0) continue;
+      if (in->write && fds[i].fd == in->write.get()) {
+        const ssize_t w = ::write(in->write.get(), input.data() + written, input.size() - written);
+        if (w > 0) written += static_cast<size_t>(w);
+        if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == input.size()) {
+          in->write.Reset();  // the tool reads EOF (or stopped reading: EPIPE)
+        }
+        continue;
+      }
+      UniqueFd& from = fds[i].fd == out->read.get() ? out->read : err->read;
+      std::string& to = &from == &out->read ? result.out : result.err;
+      char buf[16384];
+      const ssize_t r = ::read(from.get(), buf, sizeof(buf));
+      if (r > 0) {
+        to.append(buf, static_cast<size_t>(r));
+      } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+        from.Reset();
+      }
+    }
+  }
+  in->write.Reset();
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return ErrnoError(errno, absl::StrCat("wait for ", argv[0]));
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+absl::StatusOr<std::string> RunCommandOk(const std::vector<std::string>& argv,
+                                         const std::string& input) {
+  absl::StatusOr<CommandResult> r = RunCommand(argv, input);
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) {
+    const absl::string_view said = absl::StripAsciiWhitespace(r->err);
+    return absl::FailedPreconditionError(absl::StrCat("\"", absl::StrJoin(argv, " "),
+                                                      "\" exited with ", r->exit_code,
+                                                      said.empty() ? "" : ": ", said));
+  }
+  return std::move(r->out);
+}
+
+}  // namespace stockade
