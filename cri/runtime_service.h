@@ -4,8 +4,10 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "cri/rpc_instrumentation.h"
+#include "runtime/node_condition.h"
 #include "runtime/v1/api.grpc.pb.h"
 
 namespace stockade {
@@ -16,9 +18,10 @@ struct Config;
 
 // What the RuntimeService handlers read about the daemon they run in.
 struct DaemonInfo {
-  std::string version;          // this build's version
-  std::string metrics_address;  // bound host:port, "" when the listener is off
-  std::string config_json;      // the effective config, for Status(verbose)
+  std::string version;                    // this build's version
+  std::string metrics_address;            // bound host:port, "" when the listener is off
+  std::string config_json;                // the effective config, for Status(verbose)
+  std::vector<NodeCondition> conditions;  // the platform's own, after RuntimeReady and NetworkReady
 };
 
 class StreamingServer;

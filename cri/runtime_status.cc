@@ -31,6 +31,14 @@ absl::Status RuntimeServiceImpl::DoStatus(const runtime::v1::StatusRequest& requ
                                std::string(network.status().message()));
   }
 
+  for (const NodeCondition& c : daemon_.conditions) {
+    runtime::v1::RuntimeCondition* condition = response.mutable_status()->add_conditions();
+    condition->set_type(c.type);
+    condition->set_status(c.status);
+    condition->set_reason(c.reason);
+    condition->set_message(c.message);
+  }
+
   // The default handler (""), with the optional features stockade does not offer yet.
   runtime::v1::RuntimeHandler* handler = response.add_runtime_handlers();
   handler->set_name("");

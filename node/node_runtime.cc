@@ -73,6 +73,7 @@ absl::StatusOr<std::unique_ptr<NodeRuntime>> NodeRuntime::Open(const Config& con
   image_options.root = absl::StrCat(config.state_dir, "/images");
   image_options.max_concurrent_downloads = config.images.max_concurrent_downloads;
   image_options.pinned_images = config.images.pinned;
+  image_options.unpack.whiteouts = PlatformLayerWhiteouts();
   StateStore& state = *p->store;
   image_options.layer_dirs_in_use = [&state] { return LayerDirsInUse(state); };
   absl::StatusOr<std::unique_ptr<ImageStore>> images = ImageStore::Open(
@@ -80,8 +81,8 @@ absl::StatusOr<std::unique_ptr<NodeRuntime>> NodeRuntime::Open(const Config& con
   if (!images.ok()) return images.status();
   p->images = *std::move(images);
 
-  absl::StatusOr<PlatformBackend> platform =
-      OpenPlatformBackend({config.state_dir, config.run_dir, shim_path});
+  absl::StatusOr<PlatformBackend> platform = OpenPlatformBackend(
+      {config.state_dir, config.run_dir, shim_path, config.storage.zfs_dataset});
   if (!platform.ok()) return platform.status();
   p->platform = *std::move(platform);
   p->image_source = NewStoreImageSource(*p->images);
@@ -89,6 +90,7 @@ absl::StatusOr<std::unique_ptr<NodeRuntime>> NodeRuntime::Open(const Config& con
   RuntimeCoreOptions core_options;
   core_options.run_dir = config.run_dir;
   core_options.netns_dir = p->platform->netns_dir;
+  core_options.pod_network_handle = p->platform->pod_network_handle;
   core_options.node_oom_score_adj = p->platform->oom_score_adj;
   absl::StatusOr<std::unique_ptr<RuntimeCore>> core =
       RuntimeCore::Open({*p->store, *p->platform->jails, *p->platform->limiter,
@@ -106,5 +108,8 @@ StateStore& NodeRuntime::store() { return *parts_->store; }
 RuntimeSettings& NodeRuntime::settings() { return *parts_->settings; }
 ImageStore& NodeRuntime::images() { return *parts_->images; }
 RuntimeCore& NodeRuntime::core() { return *parts_->core; }
+const std::vector<NodeCondition>& NodeRuntime::conditions() const {
+  return parts_->platform->conditions;
+}
 
 }  // namespace stockade

@@ -7,9 +7,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "runtime/config/config.h"
+#include "runtime/node_condition.h"
 
 namespace stockade {
 
@@ -31,6 +33,8 @@ class NodeRuntime {
   RuntimeSettings& settings();
   ImageStore& images();
   RuntimeCore& core();
+  // What the platform lacks that some pods need (FreeBSD without RACCT, say); empty when whole.
+  const std::vector<NodeCondition>& conditions() const;
 
   struct Parts;
 

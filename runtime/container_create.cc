@@ -229,6 +229,7 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
   c.set_attempt(spec.attempt);
   c.set_image(image->name.empty() ? spec.image : image->name);
   c.set_image_ref(image->ref);
+  c.set_image_os(image->os);
   c.set_image_id(image->id);
   c.set_created_at_unix_nano(absl::GetCurrentTimeNanos());
   c.mutable_labels()->insert(spec.labels.begin(), spec.labels.end());

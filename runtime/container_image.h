@@ -16,6 +16,7 @@ struct ContainerImage {
   std::vector<std::string> layers;  // unpacked layer directories, base first
   std::vector<std::string> entrypoint, cmd, env;
   std::string working_dir, user, stop_signal;
+  std::string os;  // the config's "os": "linux", "freebsd"
 };
 
 class ContainerImageSource {

@@ -161,6 +161,7 @@ absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
   launch.jail.pod_id = pod->id();
   launch.jail.container_id = *id;
   launch.jail.rootfs = c->rootfs();
+  launch.jail.linux_image = c->image_os() == "linux";
   launch.jail.read_only_rootfs = c->process().read_only_rootfs();
   launch.jail.privileged = c->process().privileged();
   for (const v1::MountRecord& m : c->mounts()) launch.jail.mounts.push_back(FromRecord(m));

@@ -37,6 +37,7 @@ ContainerStatsView RuntimeCore::StatsOf(ContainerView view, const std::string& s
   s.timestamp_unix_nano = absl::GetCurrentTimeNanos();
   s.usage = deps_.limiter.Usage(scope).value_or(ScopeUsage{});
   s.usage_nano_cores = NanoCores(view.id, s.timestamp_unix_nano, s.usage.cpu_usage_ns);
+  if (s.usage.cpu_nano_cores) s.usage_nano_cores = s.usage.cpu_nano_cores;
   if (absl::StatusOr<DiskUsage> disk = deps_.snapshotter.Usage(view.id); disk.ok()) {
     s.writable_layer = *disk;
   }
@@ -50,6 +51,7 @@ PodStatsView RuntimeCore::PodStatsOf(PodSandboxView pod, const v1::PodRecord& re
   s.usage = deps_.limiter.Usage(record.cgroup_path()).value_or(ScopeUsage{});
   s.usage_nano_cores =
       NanoCores(absl::StrCat(kPodSample, pod.id), s.timestamp_unix_nano, s.usage.cpu_usage_ns);
+  if (s.usage.cpu_nano_cores) s.usage_nano_cores = s.usage.cpu_nano_cores;
   s.interfaces = deps_.backend.PodInterfaces(pod.id, pod.network == NamespaceMode::kNode)
                      .value_or(std::vector<InterfaceCounters>{});
   ContainerFilter filter;

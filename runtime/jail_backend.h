@@ -155,6 +155,9 @@ struct ScopeUsage {
   uint64_t memory_rss_bytes = 0;
   uint64_t page_faults = 0, major_page_faults = 0;
   uint64_t process_count = 0;  // processes (threads on Linux: pids counts tasks) in the scope
+  // The kernel's own measure of the current CPU rate, where it keeps one (FreeBSD's racct pcpu,
+  // whose cputime counts whole seconds only); unset: the core derives it from two samples.
+  std::optional<uint64_t> cpu_nano_cores;
 };
 
 class ResourceLimiter {

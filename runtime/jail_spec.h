@@ -44,7 +44,8 @@ struct ContainerJailSpec {
   std::string pod_id;
   std::string container_id;  // 64 hex characters
   std::string rootfs;        // prepared by a Snapshotter
-  bool linux_image = false;  // a Linux image on FreeBSD runs under the Linux ABI
+  // The image config's "os" is "linux": FreeBSD runs it under the Linux ABI; Linux ignores it.
+  bool linux_image = false;
   bool read_only_rootfs = false;
   bool privileged = false;
   std::vector<VolumeMount> mounts;

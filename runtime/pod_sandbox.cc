@@ -271,7 +271,9 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
   launch.dir = dir;
   if (absl::Status s = deps_.backend.CreatePod(launch); !s.ok()) return s;
   if (!launch.jail.host_network) {
-    pod.set_network_namespace_path(absl::StrCat(options_.netns_dir, "/", id));
+    pod.set_network_namespace_path(options_.pod_network_handle
+                                       ? options_.pod_network_handle(id)
+                                       : absl::StrCat(options_.netns_dir, "/", id));
   }
   if (!launch.jail.host_network && spec.network_namespace_path.empty()) {
     pod.set_network_request(NetworkRequestJson(spec));

@@ -1,6 +1,8 @@
 #include "runtime/resolv_conf.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"

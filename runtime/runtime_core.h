@@ -152,6 +152,9 @@ struct ContainerFilter {
 struct RuntimeCoreOptions {
   std::string run_dir;  // pods' run directories go under <run_dir>/pods/<id>
   std::string netns_dir = "/run/stockade/netns";  // where the backend binds network namespaces
+  // What a pod's network is called to CNI (CNI_NETNS) and in its record; unset: the namespace
+  // bound at <netns_dir>/<pod id> (Linux). FreeBSD: the pod's VNET jail name.
+  std::function<std::string(const std::string& pod_id)> pod_network_handle;
   std::string node_resolv_conf = "/etc/resolv.conf";
   int node_oom_score_adj = 0;  // the lowest oom_score_adj the runtime may give (its own)
   absl::Duration kill_grace = absl::Seconds(10);  // how long to wait after SIGKILL

@@ -1,6 +1,8 @@
 #include "runtime/runtime_settings.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"

@@ -35,6 +35,7 @@ class StoreImageSource final : public ContainerImageSource {
     out.working_dir = config->working_dir;
     out.user = config->user;
     out.stop_signal = config->stop_signal;
+    out.os = config->os;
     return out;
   }
 

@@ -1,6 +1,8 @@
 #include "cni/bridge/bridge_plan.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <optional>

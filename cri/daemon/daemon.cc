@@ -72,7 +72,7 @@ int RunDaemon(const Config& config, const std::string& version) {
   auto registry = std::make_shared<prometheus::Registry>();
   RpcInstrumentation rpc(*registry, {"runtime.v1.RuntimeService", "runtime.v1.ImageService"});
   std::unique_ptr<MetricsServer> metrics;
-  DaemonInfo info{version, "", RenderConfigJson(config)};
+  DaemonInfo info{version, "", RenderConfigJson(config), (*node)->conditions()};
   if (!config.metrics_address.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsServer>> started =
         MetricsServer::Start(config.metrics_address, registry);

@@ -99,6 +99,16 @@ class ConfigParser {
                              });
              }},
             {"images", [&](auto& n, auto& k) { return Images(n, k, c.images); }},
+            {"storage",
+             [&](auto& n, auto& k) {
+               return Fields(n, k,
+                             {
+                                 {"zfs_dataset",
+                                  [&](auto& n2, auto& k2) {
+                                    return PlainString(n2, k2, c.storage.zfs_dataset);
+                                  }},
+                             });
+             }},
             {"metrics",
              [&](auto& n, auto& k) {
                return Fields(n, k,
@@ -503,7 +513,10 @@ std::string RenderConfigYaml(const Config& c) {
       "  # PEM certificate chain and key for TLS (https:// URLs); empty: plain HTTP.\n",
       "  tls_cert_file: ", Quoted(c.streaming_tls_cert_file), "\n",
       "  tls_key_file: ", Quoted(c.streaming_tls_key_file), "\n", RenderImages(c.images),
-      "\nmetrics:\n",
+      "\nstorage:\n",
+      "  # FreeBSD: a ZFS dataset (pool/path) for image layers and container clones; empty: "
+      "copies.\n",
+      "  zfs_dataset: ", Quoted(c.storage.zfs_dataset), "\n", "\nmetrics:\n",
       "  # Prometheus /metrics, host:port; empty turns it off; port 0 picks a free port.\n",
       "  address: ", Quoted(c.metrics_address), "\n");
 }
@@ -524,6 +537,7 @@ std::string RenderConfigJson(const Config& c) {
                     {"tlsCertFile", c.streaming_tls_cert_file},
                     {"tlsKeyFile", c.streaming_tls_key_file}};
   j["metrics"] = {{"address", c.metrics_address}};
+  j["storage"] = {{"zfsDataset", c.storage.zfs_dataset}};
   nlohmann::ordered_json registries = nlohmann::ordered_json::object();
   for (const auto& [host, r] : c.images.registries) {
     // Credentials are never echoed.

@@ -51,6 +51,12 @@ struct ImagesConfig {
   std::map<std::string, RegistryHostSettings> registries;
 };
 
+struct StorageConfig {
+  // FreeBSD: a ZFS dataset ("zroot/stockade") for layer chains and container clones; empty
+  // uses the copy snapshotter. Linux uses overlayfs and refuses a dataset.
+  std::string zfs_dataset;
+};
+
 struct Config {
   std::string socket_path;
   std::string state_dir;
@@ -68,6 +74,7 @@ struct Config {
   std::string metrics_address;
   CgroupDriverSetting cgroup_driver = CgroupDriverSetting::kAuto;
   ImagesConfig images;
+  StorageConfig storage;
 };
 
 // The built-in defaults for `os`.

@@ -17,6 +17,7 @@ struct FreeBsdBackendOptions {
   std::string shim_path;
   absl::Duration shim_start_timeout = absl::Seconds(10);
   int base_devfs_ruleset = 4;  // devfsrules_jail
+  bool linux_abi = false;      // linux64, linprocfs and linsysfs are loaded
 };
 
 std::unique_ptr<JailBackend> NewFreeBsdJailBackend(const FreeBsdBackendOptions& options);

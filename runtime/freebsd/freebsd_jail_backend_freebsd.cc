@@ -26,6 +26,7 @@
 #include "runtime/freebsd/devfs_rules.h"
 #include "runtime/freebsd/jail_calls.h"
 #include "runtime/freebsd/jail_plan.h"
+#include "runtime/freebsd/kernel_features.h"
 #include "runtime/shim_jail_backend.h"
 
 namespace stockade::freebsd {
@@ -189,6 +190,9 @@ class FreeBsdJailBackend final : public ShimJailBackend {
     if (!process.ok()) return process.status();
     ShimContainerSpec spec = CommonContainerSpec(launch, *std::move(process));
     spec.linux_image = launch.jail.linux_image;
+    if (spec.linux_image && !options_.linux_abi) {
+      return LinuxAbiMissingError(absl::StrCat("of container ", launch.jail.container_id));
+    }
     // Device nodes cannot be nullfs-mounted: they come through the container's devfs ruleset.
     std::vector<DeviceRequest> devices;
     for (const VolumeMount& m : launch.jail.mounts) {

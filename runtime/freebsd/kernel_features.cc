@@ -35,6 +35,34 @@ absl::Status CheckKernelFeatures(const KernelFeatures& have, const KernelNeeds& 
       "this FreeBSD kernel lacks what stockade needs: ", absl::StrJoin(missing, "; ")));
 }
 
+absl::Status CheckDaemonKernel(const KernelFeatures& have) {
+  return CheckKernelFeatures(have, {.pod_networks = false, .limits = false, .linux_images = false});
+}
+
+std::vector<NodeCondition> KernelConditions(const KernelFeatures& have) {
+  KernelFeatures rest = have;  // the daemon's own needs are checked at start, not reported here
+  rest.fdescfs = rest.nullfs = true;
+  auto condition = [&](const char* type, const char* reason, const KernelNeeds& need) {
+    const absl::Status s = CheckKernelFeatures(rest, need);
+    NodeCondition c;
+    c.type = type;
+    c.status = s.ok();
+    if (!s.ok()) {
+      c.reason = reason;
+      c.message = std::string(s.message());
+    }
+    return c;
+  };
+  return {
+      condition("stockade.io/PodNetworking", "KernelLacksPodNetworking",
+                {.pod_networks = true, .limits = false, .linux_images = false}),
+      condition("stockade.io/ResourceAccounting", "RacctDisabled",
+                {.pod_networks = false, .limits = true, .linux_images = false}),
+      condition("stockade.io/LinuxImages", "LinuxAbiNotLoaded",
+                {.pod_networks = false, .limits = false, .linux_images = true}),
+  };
+}
+
 absl::Status LinuxAbiMissingError(const std::string& image) {
   return absl::FailedPreconditionError(
       absl::StrCat("image ", image,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "runtime/node_condition.h"
 
 namespace stockade::freebsd {
 
@@ -31,6 +32,17 @@ struct KernelNeeds {
 // OK, or FailedPrecondition listing each missing piece with the line that fixes it
 // (loader.conf tunable, kldload, sysrc), all at once.
 absl::Status CheckKernelFeatures(const KernelFeatures& have, const KernelNeeds& need);
+
+// What the daemon cannot run without at all: nullfs and fdescfs (every container mounts them).
+// OK, or CheckKernelFeatures' error for just those.
+absl::Status CheckDaemonKernel(const KernelFeatures& have);
+
+// The Status conditions the FreeBSD platform reports beside RuntimeReady and NetworkReady,
+// each with its fix when false: "stockade.io/PodNetworking" (VNET, if_bridge, if_epair, pf),
+// "stockade.io/ResourceAccounting" (RACCT: rctl limits and every CPU/memory stat),
+// "stockade.io/LinuxImages" (linux64, linprocfs, linsysfs). A node without them still runs
+// what needs none of them (host-network pods, FreeBSD images, no limits).
+std::vector<NodeCondition> KernelConditions(const KernelFeatures& have);
 
 // For a Linux image when linux64 is absent: the error CreateContainer gives.
 absl::Status LinuxAbiMissingError(const std::string& image);

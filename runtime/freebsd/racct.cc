@@ -61,6 +61,9 @@ ScopeUsage UsageFromRacct(const std::map<std::string, int64_t>& racct) {
   u.memory_working_set_bytes = u.memory_usage_bytes;
   u.memory_rss_bytes = u.memory_usage_bytes;
   u.process_count = get("maxproc");
+  // pcpu is the jail's current share of one CPU in percent (a decaying average the kernel
+  // keeps): the rate kubelet wants, finer than two whole-second cputime samples give.
+  if (racct.contains("pcpu")) u.cpu_nano_cores = get("pcpu") * 10'000'000ull;
   return u;
 }
 

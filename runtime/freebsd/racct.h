@@ -31,7 +31,7 @@ absl::StatusOr<std::map<std::string, int64_t>> ParseRacct(absl::string_view text
 
 // The usage kubelet's and Nomad's stats read, from a parsed racct: cputime (seconds) as
 // nanoseconds, memoryuse as usage, working set and RSS (FreeBSD has no page cache charged to a
-// jail), maxproc as the process count.
+// jail), maxproc as the process count, pcpu (percent of one CPU) as the current nano cores.
 ScopeUsage UsageFromRacct(const std::map<std::string, int64_t>& racct);
 
 // What to tell the operator when the kernel has no RACCT (rctl calls fail with ENOSYS):

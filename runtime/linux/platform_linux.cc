@@ -10,7 +10,15 @@
 
 namespace stockade {
 
+WhiteoutMode PlatformLayerWhiteouts() { return WhiteoutMode::kOverlay; }
+
 absl::StatusOr<PlatformBackend> OpenPlatformBackend(const PlatformOptions& options) {
+  if (!options.zfs_dataset.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("storage.zfs_dataset (", options.zfs_dataset,
+                     ") is for FreeBSD; on Linux containers' root filesystems are overlayfs: "
+                     "remove the key"));
+  }
   std::string shim = options.shim_path;
   if (shim.empty()) {
     std::error_code ec;

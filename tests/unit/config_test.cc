@@ -50,6 +50,7 @@ TEST(Config, RenderedDefaultParsesBackToTheSameSettings) {
   mirror.username = "u";
   mirror.password = "p";
   original.images.registries["docker.io"] = mirror;
+  original.storage.zfs_dataset = "zroot/stockade";
   absl::StatusOr<Config> back = ParseConfig(RenderConfigYaml(original), "rendered");
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(RenderConfigYaml(*back), RenderConfigYaml(original));
@@ -58,6 +59,7 @@ TEST(Config, RenderedDefaultParsesBackToTheSameSettings) {
   EXPECT_EQ(back->streaming_idle_timeout, absl::Minutes(30));
   EXPECT_EQ(back->metrics_address, "");
   EXPECT_EQ(back->images.max_concurrent_downloads, 5);
+  EXPECT_EQ(back->storage.zfs_dataset, "zroot/stockade");
   EXPECT_EQ(back->images.pinned, original.images.pinned);
   ASSERT_EQ(back->images.registries.count("docker.io"), 1u);
   EXPECT_EQ(back->images.registries["docker.io"].mirrors, mirror.mirrors);

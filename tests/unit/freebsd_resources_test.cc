@@ -30,6 +30,8 @@ TEST(Racct, ParsesTheKernelsOutputIntoUsage) {
   EXPECT_EQ(u.memory_usage_bytes, 10485760u);
   EXPECT_EQ(u.memory_working_set_bytes, 10485760u);
   EXPECT_EQ(u.process_count, 4u);
+  EXPECT_EQ(u.cpu_nano_cores, 20'000'000u);  // pcpu=2: 2 % of one CPU
+  EXPECT_FALSE(UsageFromRacct({{"cputime", 1}}).cpu_nano_cores.has_value());
   EXPECT_EQ(ParseRacct("cputime=x").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseRacct("=3").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(ParseRacct("").ok());
@@ -135,6 +137,30 @@ TEST(KernelFeatures, EveryMissingPieceIsNamedWithItsFix) {
   EXPECT_TRUE(CheckKernelFeatures(bare, {false, false, false}).ok());
   EXPECT_THAT(std::string(LinuxAbiMissingError("docker.io/library/alpine:3").message()),
               HasSubstr("kldload linux64"));
+}
+
+TEST(KernelFeatures, StatusConditionsNameWhatSomePodsLackAndTheFix) {
+  KernelFeatures have;
+  have.vimage = have.if_bridge = have.if_epair = have.pf = have.pf_enabled = true;
+  have.fdescfs = have.nullfs = true;
+  // RACCT off, no Linux ABI: pod networking is whole, the other two are false with their fix.
+  const std::vector<NodeCondition> c = KernelConditions(have);
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0].type, "stockade.io/PodNetworking");
+  EXPECT_TRUE(c[0].status);
+  EXPECT_EQ(c[0].reason, "");
+  EXPECT_EQ(c[1].type, "stockade.io/ResourceAccounting");
+  EXPECT_FALSE(c[1].status);
+  EXPECT_EQ(c[1].reason, "RacctDisabled");
+  EXPECT_THAT(c[1].message, HasSubstr("kern.racct.enable=1 in /boot/loader.conf"));
+  EXPECT_THAT(c[1].message, ::testing::Not(HasSubstr("linux64")));
+  EXPECT_EQ(c[2].reason, "LinuxAbiNotLoaded");
+  EXPECT_THAT(c[2].message, HasSubstr("kldload linux64"));
+  // What the daemon itself needs is its start-up error, not a condition.
+  EXPECT_TRUE(CheckDaemonKernel(have).ok());
+  have.nullfs = false;
+  EXPECT_THAT(std::string(CheckDaemonKernel(have).message()), HasSubstr("kldload nullfs"));
+  EXPECT_TRUE(KernelConditions(have)[0].status);
 }
 
 TEST(ZfsPlan, ChainsOfLayersAndAClonePerContainer) {

@@ -42,7 +42,10 @@ class RuntimeCoreTest : public ::testing::Test {
     image.env = {"PATH=/bin", "MODE=prod"};
     image.working_dir = "/srv";
     image.stop_signal = "SIGTERM";
+    image.os = "linux";
     images_.images["app:1.0"] = image;
+    image.os = "freebsd";
+    images_.images["native:1.0"] = image;
     Open();
   }
 
@@ -232,6 +235,7 @@ TEST_F(RuntimeCoreTest, ContainerRunsWithTheImageDefaultsAndExitsWithReason) {
   EXPECT_EQ(launch.process.cwd, "/srv");
   EXPECT_EQ(launch.resource_scope, "stockade/pod-" + pod + "/ctr-" + *id);
   EXPECT_EQ(limiter_.scopes[launch.resource_scope].memory_limit_bytes, 64 << 20);
+  EXPECT_TRUE(launch.jail.linux_image);  // the config's os, kept in the record
   EXPECT_EQ(Status(*id).state, ContainerState::kRunning);
   EXPECT_TRUE(absl::IsFailedPrecondition(core_->StartContainer(*id)));
 
@@ -240,6 +244,16 @@ TEST_F(RuntimeCoreTest, ContainerRunsWithTheImageDefaultsAndExitsWithReason) {
   EXPECT_EQ(v.state, ContainerState::kExited);
   EXPECT_EQ(v.exit_code, 3);
   EXPECT_EQ(v.reason, "Error");
+}
+
+TEST_F(RuntimeCoreTest, AFreeBsdImageIsNoLinuxImage) {
+  const std::string pod = RunPod("web");
+  ContainerSpec spec = Container("app");
+  spec.image = "native:1.0";
+  absl::StatusOr<std::string> id = core_->CreateContainer(pod, spec);
+  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_TRUE(core_->StartContainer(*id).ok());
+  EXPECT_FALSE(backend_.last_launch.jail.linux_image);
 }
 
 TEST_F(RuntimeCoreTest, OomKillIsTheReasonEvenWithExitCodeZero) {
