@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# PullImage of a four-layer, ~550 MB (gzip) image from a local registry: stockaded vs Debian's
-# containerd, same registry, same CRI client, one run; then one layer's unpack throughput
-# against `tar -xzf` and `gzip -dc`.
-# usage: bench/pull.sh [runs]   (as root; installs containerd from Debian if missing)
+# PullImage of a four-layer image from a local registry: stockaded vs Debian's containerd, same
+# registry, same CRI client, one run; then one layer's unpack throughput against `tar -xzf` and
+# `gzip -dc`. Images (bench/make_pull_image.py): `big`, ~550 MB gzip of 760 files of 1 MiB;
+# `docs`, the hard case, ~28k files (four copies of /usr/share/doc plus large text files).
+# usage: bench/pull.sh [runs] [big|docs]   (as root; installs containerd from Debian if missing)
 # The image is generated once and kept with its registry under $STOCKADE_BENCH_CACHE
 # (default /var/tmp/stockade-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
+kind=${2:-big}
 cache=${STOCKADE_BENCH_CACHE:-/var/tmp/stockade-bench}
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
@@ -28,11 +30,13 @@ cleanup() {
 trap cleanup EXIT
 
 if ! curl -sf --noproxy '*' -o /dev/null -H "Accept: application/vnd.oci.image.manifest.v1+json" \
-    "http://$registry/v2/bench/big/manifests/1.0" || [[ ! -f $cache/layer0.tar.gz ]]; then
+    "http://$registry/v2/bench/$kind/manifests/1.0" || [[ ! -f $cache/$kind-layer0.tar.gz ]]; then
   echo "generating the benchmark image (once)..." >&2
-  bench/make_pull_image.py --registry "$registry" --layer-out "$cache/layer0.tar.gz"
+  bench/make_pull_image.py --registry "$registry" --kind "$kind" \
+    --layer-out "$cache/$kind-layer0.tar.gz"
 fi
-image="$registry/bench/big:1.0"
+image="$registry/bench/$kind:1.0"
+layer0="$cache/$kind-layer0.tar.gz"
 
 wait_socket() { for _ in $(seq 500); do [[ -S $1 ]] && return 0; sleep 0.02; done; return 1; }
 
@@ -41,7 +45,7 @@ build/release/bin/stockaded --socket "$work/s/s.sock" --state-dir "$work/s/state
   --run-dir "$work/s/run" --log-level warn 2>"$work/stockaded.log" &
 sd_pid=$!
 wait_socket "$work/s/s.sock"
-sd=$(build/release/bin/cri_pull --socket "$work/s/s.sock" --image "$image" --runs "$runs" | tee /dev/stderr | awk '/median/ {print $2}')
+sd=$(build/release/bin/cri_pull --socket "$work/s/s.sock" --image "$image" --runs "$runs" | tee -a /dev/stderr | awk '/median/ {print $2}')
 kill "$sd_pid"; wait "$sd_pid" || true; sd_pid=
 
 echo "== containerd $(containerd --version | awk '{print $3}') ($image, $runs runs)"
@@ -63,17 +67,17 @@ TOML
 containerd --config "$work/c/config.toml" 2>"$work/containerd.log" &
 ct_pid=$!
 wait_socket "$work/c/c.sock"
-ct=$(build/release/bin/cri_pull --socket "$work/c/c.sock" --image "$image" --runs "$runs" | tee /dev/stderr | awk '/median/ {print $2}')
+ct=$(build/release/bin/cri_pull --socket "$work/c/c.sock" --image "$image" --runs "$runs" | tee -a /dev/stderr | awk '/median/ {print $2}')
 kill "$ct_pid"; wait "$ct_pid" || true; ct_pid=
 
-echo "== one layer ($(du -m "$cache/layer0.tar.gz" | cut -f1) MB gzip)"
+echo "== one layer ($(du -m "$layer0" | cut -f1) MB gzip)"
 rm -rf "$work/u1" "$work/u2" && mkdir -p "$work/u1" "$work/u2"
 # sync before each step: the previous step's writeback must not be billed to the next one.
-sync; t0=$(date +%s.%N); gzip -dc "$cache/layer0.tar.gz" >/dev/null; t1=$(date +%s.%N)
-sync; t1=$(date +%s.%N); tar -xzf "$cache/layer0.tar.gz" -C "$work/u1"; t2=$(date +%s.%N)
+sync; t0=$(date +%s.%N); gzip -dc "$layer0" >/dev/null; t1=$(date +%s.%N)
+sync; t1=$(date +%s.%N); tar -xzf "$layer0" -C "$work/u1"; t2=$(date +%s.%N)
 sync
 echo "gzip -dc: $(echo "$t1 - $t0" | bc -l | cut -c1-5) s   tar -xzf: $(echo "$t2 - $t1" | bc -l | cut -c1-5) s"
-build/release/bin/unpack_bench "$cache/layer0.tar.gz" "$work/u2"
+build/release/bin/unpack_bench "$layer0" "$work/u2"
 
 printf '\nPullImage median: stockaded %s s, containerd %s s, ratio %.2fx\n' "$sd" "$ct" \
   "$(echo "$ct / $sd" | bc -l)"

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <memory>
+#include <unordered_set>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -66,48 +67,37 @@ std::string Join(const std::string& root, const std::vector<std::string>& parts,
   return out;
 }
 
-// Every existing ancestor of the entry (below the root) must be a real directory: a symlink
-// there would carry the write outside the layer.
-absl::Status CheckParents(const std::string& root, const std::vector<std::string>& parts,
-                          absl::string_view name) {
-  for (size_t i = 1; i < parts.size(); ++i) {
-    const std::string dir = Join(root, parts, i);
-    struct stat st;
-    if (::lstat(dir.c_str(), &st) != 0) {
-      if (errno == ENOENT) return absl::OkStatus();  // created fresh below: nothing to follow
-      return ErrnoError(errno, absl::StrCat("stat ", dir));
-    }
-    if (S_ISLNK(st.st_mode)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("layer entry \"", name, "\" would be written through the symlink \"",
-                       absl::StrJoin(parts.begin(), parts.begin() + i, "/"), "\""));
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("layer entry \"", name, "\" has a parent that is not a directory"));
-    }
+// The layer's directories known to be real directories, by path: made by this unpack, or
+// checked with lstat once. Each ancestor is then checked or made once, not once per entry below
+// it (a layer of 7,000 files made 40,000 mkdir calls and 46,000 stats before). Nothing else
+// writes to the layer while it is unpacked, so what the unpack itself removes (an entry
+// replaced, a whiteout applied) is all that must be forgotten.
+class KnownDirectories {
+ public:
+  bool Contains(const std::string& path) const { return dirs_.contains(path); }
+  void Add(const std::string& path) { dirs_.insert(path); }
+  // Forgets `path` (unless `keep_self`) and everything below it.
+  void Forget(const std::string& path, bool keep_self = false) {
+    if (dirs_.empty()) return;
+    const std::string below = path + "/";
+    std::erase_if(dirs_, [&](const std::string& d) {
+      return (!keep_self && d == path) || d.starts_with(below);
+    });
   }
-  return absl::OkStatus();
-}
 
-absl::Status MakeParents(const std::string& root, const std::vector<std::string>& parts) {
-  for (size_t i = 1; i < parts.size(); ++i) {
-    const std::string dir = Join(root, parts, i);
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return ErrnoError(errno, absl::StrCat("mkdir ", dir));
-    }
-  }
-  return absl::OkStatus();
-}
+ private:
+  std::unordered_set<std::string> dirs_;
+};
 
 // Clears the way for an entry: an existing non-directory (or anything, for a non-directory
 // entry) is removed, as tar does, and never followed.
-absl::Status ClearTarget(const std::string& path, bool entry_is_dir) {
+absl::Status ClearTarget(const std::string& path, bool entry_is_dir, KnownDirectories& known) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) {
     return errno == ENOENT ? absl::OkStatus() : ErrnoError(errno, absl::StrCat("stat ", path));
   }
   if (entry_is_dir && S_ISDIR(st.st_mode)) return absl::OkStatus();
+  known.Forget(path);
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
   if (ec) return ErrnoError(ec.value(), absl::StrCat("replace ", path));
@@ -125,6 +115,47 @@ class Extractor {
     // No name lookup: numeric ids from the tar, never the host's users.
   }
 
+  // Every existing ancestor of the entry (below the root) must be a real directory: a symlink
+  // there would carry the write outside the layer.
+  absl::Status CheckParents(const std::vector<std::string>& parts, absl::string_view name) {
+    std::string dir = dest_;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      absl::StrAppend(&dir, "/", parts[i]);
+      if (known_.Contains(dir)) continue;
+      struct stat st;
+      if (::lstat(dir.c_str(), &st) != 0) {
+        if (errno == ENOENT) return absl::OkStatus();  // created fresh below: nothing to follow
+        return ErrnoError(errno, absl::StrCat("stat ", dir));
+      }
+      if (S_ISLNK(st.st_mode)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("layer entry \"", name, "\" would be written through the symlink \"",
+                         absl::StrJoin(parts.begin(), parts.begin() + i + 1, "/"), "\""));
+      }
+      if (!S_ISDIR(st.st_mode)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("layer entry \"", name, "\" has a parent that is not a directory"));
+      }
+      known_.Add(dir);
+    }
+    return absl::OkStatus();
+  }
+
+  // Makes the ancestors CheckParents found missing.
+  absl::Status MakeParents(const std::vector<std::string>& parts) {
+    std::string dir = dest_;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      absl::StrAppend(&dir, "/", parts[i]);
+      if (known_.Contains(dir)) continue;
+      if (::mkdir(dir.c_str(), 0755) == 0) {
+        known_.Add(dir);
+      } else if (errno != EEXIST) {
+        return ErrnoError(errno, absl::StrCat("mkdir ", dir));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Entry(struct archive* in, struct archive_entry* entry, UnpackResult& result) {
     const std::string name = archive_entry_pathname(entry) ? archive_entry_pathname(entry) : "";
     absl::StatusOr<std::vector<std::string>> parts = CleanLayerPath(name);
@@ -132,7 +163,7 @@ class Extractor {
     if (parts->empty())
       return archive_read_data_skip(in) == ARCHIVE_OK ? absl::OkStatus()
                                                       : ArchiveError(in, "skip root entry");
-    if (absl::Status s = CheckParents(dest_, *parts, name); !s.ok()) return s;
+    if (absl::Status s = CheckParents(*parts, name); !s.ok()) return s;
     const std::string& base = parts->back();
     if (absl::StartsWith(base, kWhiteoutPrefix)) return Whiteout(*parts, name);
 
@@ -141,9 +172,9 @@ class Extractor {
       ++result.skipped_devices;
       return absl::OkStatus();
     }
-    if (absl::Status s = MakeParents(dest_, *parts); !s.ok()) return s;
+    if (absl::Status s = MakeParents(*parts); !s.ok()) return s;
     const std::string target = Join(dest_, *parts, parts->size());
-    if (absl::Status s = ClearTarget(target, type == AE_IFDIR); !s.ok()) return s;
+    if (absl::Status s = ClearTarget(target, type == AE_IFDIR, known_); !s.ok()) return s;
 
     if (const char* link = archive_entry_hardlink(entry); link != nullptr) {
       absl::StatusOr<std::vector<std::string>> link_parts = CleanLayerPath(link);
@@ -151,7 +182,7 @@ class Extractor {
         return absl::InvalidArgumentError(absl::StrCat(
             "layer entry \"", name, "\" is a hardlink to \"", link, "\" outside the layer root"));
       }
-      if (absl::Status s = CheckParents(dest_, *link_parts, link); !s.ok()) return s;
+      if (absl::Status s = CheckParents(*link_parts, link); !s.ok()) return s;
       const std::string link_target = Join(dest_, *link_parts, link_parts->size());
       struct stat st;
       if (::lstat(link_target.c_str(), &st) != 0) {
@@ -180,6 +211,7 @@ class Extractor {
     if (archive_write_finish_entry(disk_.get()) != ARCHIVE_OK) {
       return ArchiveError(disk_.get(), absl::StrCat("finish ", name));
     }
+    if (type == AE_IFDIR) known_.Add(target);
     return absl::OkStatus();
   }
 
@@ -199,15 +231,15 @@ class Extractor {
   }
 
   absl::Status Whiteout(const std::vector<std::string>& parts, absl::string_view name) {
-    if (absl::Status s = MakeParents(dest_, parts); !s.ok()) return s;
+    if (absl::Status s = MakeParents(parts); !s.ok()) return s;
     const std::string dir = Join(dest_, parts, parts.size() - 1);
     const std::string& base = parts.back();
     if (base == kOpaqueWhiteout) {
       switch (options_.whiteouts) {
         case WhiteoutMode::kOverlay:
           if (absl::Status s = SetLinkXattr(dir, "trusted.overlay.opaque", "y"); !s.ok()) {
-            return absl::Status(s.code(), absl::StrCat("mark ", dir, " opaque for overlayfs: ",
-                                                       s.message()));
+            return absl::Status(s.code(),
+                                absl::StrCat("mark ", dir, " opaque for overlayfs: ", s.message()));
           }
           return absl::OkStatus();
         case WhiteoutMode::kMarkers:
@@ -215,6 +247,7 @@ class Extractor {
         case WhiteoutMode::kApply:
           break;
       }
+      known_.Forget(dir, /*keep_self=*/true);
       std::error_code ec;
       for (auto it = std::filesystem::directory_iterator(dir, ec);
            !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
@@ -227,7 +260,7 @@ class Extractor {
       return absl::InvalidArgumentError(absl::StrCat("layer whiteout \"", name, "\" is invalid"));
     }
     const std::string path = absl::StrCat(dir, "/", hidden);
-    if (absl::Status s = ClearTarget(path, /*entry_is_dir=*/false); !s.ok()) return s;
+    if (absl::Status s = ClearTarget(path, /*entry_is_dir=*/false, known_); !s.ok()) return s;
     switch (options_.whiteouts) {
       case WhiteoutMode::kApply:
         return absl::OkStatus();
@@ -246,12 +279,12 @@ class Extractor {
 
   // An empty regular file; one already there (the marker repeated in the tar) is kept, and
   // anything else of that name is replaced, never followed.
-  static absl::Status MakeMarker(const std::string& path) {
+  absl::Status MakeMarker(const std::string& path) {
     struct stat st;
     if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
       return absl::OkStatus();
     }
-    if (absl::Status s = ClearTarget(path, /*entry_is_dir=*/false); !s.ok()) return s;
+    if (absl::Status s = ClearTarget(path, /*entry_is_dir=*/false, known_); !s.ok()) return s;
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!fd) return ErrnoError(errno, absl::StrCat("create whiteout marker ", path));
     return absl::OkStatus();
@@ -260,6 +293,7 @@ class Extractor {
   const std::string& dest_;
   const UnpackOptions& options_;
   ArchivePtr disk_;
+  KnownDirectories known_;
 };
 
 }  // namespace

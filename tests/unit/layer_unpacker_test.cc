@@ -185,6 +185,27 @@ INSTANTIATE_TEST_SUITE_P(
             "WhiteoutThroughSymlink",
             [] { return TarBuilder().Symlink("up", "..").File("up/.wh.secret", "").Finish(); },
             "through the symlink \"up\""},
+        // A directory the unpack has already checked and written into, then replaced by a link:
+        // what was known of it is forgotten, and the next write through it is refused.
+        HostileCase{"DirectoryReplacedBySymlink",
+                    [] {
+                      return TarBuilder()
+                          .Dir("a")
+                          .File("a/first", "x")
+                          .Symlink("a", "../outside")
+                          .File("a/evil", "x")
+                          .Finish();
+                    },
+                    "through the symlink \"a\""},
+        HostileCase{"NestedDirectoryReplacedBySymlink",
+                    [] {
+                      return TarBuilder()
+                          .File("a/b/first", "x")
+                          .Symlink("a", "..")
+                          .File("a/b/evil", "x")
+                          .Finish();
+                    },
+                    "through the symlink \"a\""},
         HostileCase{"NotATar", [] { return std::string(2048, 'x'); }, "tar"}),
     [](const ::testing::TestParamInfo<HostileCase>& info) { return info.param.name; });
 
