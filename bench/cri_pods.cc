@@ -2,7 +2,11 @@
 // CreateContainer and StartContainer of one container, for N pods in a row and then M pods at
 // once. It prints the figures, says "ready" and waits for a line on stdin (so the caller can
 // sample memory with every pod running), then stops and removes every pod it made.
-// usage: cri_pods --socket PATH --image REF [--pods N] [--concurrent M] [--host-network]
+// usage: cri_pods --socket PATH --image REF [--pods N] [--concurrent M] [--parallel P]
+//                 [--host-network] [--latencies FILE]
+// --parallel P starts the M concurrent pods P at a time (default: all M at once);
+// --latencies FILE writes one line per pod: phase, RunPodSandbox, CreateContainer,
+// StartContainer and their sum in ms (for bench/plot_latencies.sh).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,8 +26,9 @@ namespace {
 
 struct Options {
   std::string socket, image, log_dir = "/tmp/cri-pods-logs";
-  int pods = 50, concurrent = 100;
+  int pods = 50, concurrent = 100, parallel = 0;  // parallel 0: all concurrent pods at once
   bool host_network = false;
+  std::string latencies;
 };
 
 struct Timing {
@@ -140,19 +145,25 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
 }
 
-void Report(const char* label, const std::vector<Timing>& t) {
+void Report(const char* label, const std::vector<Timing>& t, FILE* latencies) {
   std::vector<double> run, create, start, total;
   for (const Timing& x : t) {
     run.push_back(x.run_ms);
     create.push_back(x.create_ms);
     start.push_back(x.start_ms);
     total.push_back(x.total());
+    if (latencies != nullptr) {
+      std::fprintf(latencies, "%s\t%.3f\t%.3f\t%.3f\t%.3f\n", label, x.run_ms, x.create_ms,
+                   x.start_ms, x.total());
+    }
   }
   std::printf(
       "%s: %zu pods | p50 RunPodSandbox %.1f ms  CreateContainer %.1f ms  StartContainer %.1f ms"
       "  pod+container %.1f ms | p90 %.1f ms  p99 %.1f ms\n",
       label, t.size(), Percentile(run, 0.5), Percentile(create, 0.5), Percentile(start, 0.5),
       Percentile(total, 0.5), Percentile(total, 0.9), Percentile(total, 0.99));
+  std::printf("%s: p99 RunPodSandbox %.1f ms  CreateContainer %.1f ms  StartContainer %.1f ms\n",
+              label, Percentile(run, 0.99), Percentile(create, 0.99), Percentile(start, 0.99));
 }
 
 }  // namespace
@@ -170,6 +181,10 @@ int main(int argc, char** argv) {
       o.pods = std::stoi(next());
     else if (a == "--concurrent")
       o.concurrent = std::stoi(next());
+    else if (a == "--parallel")
+      o.parallel = std::stoi(next());
+    else if (a == "--latencies")
+      o.latencies = next();
     else if (a == "--host-network")
       o.host_network = true;
     else if (a == "--log-dir")
@@ -177,7 +192,8 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: cri_pods --socket PATH --image REF [--pods N] "
-                   "[--concurrent M] [--host-network] [--log-dir DIR]\n");
+                   "[--concurrent M] [--parallel P] [--host-network] [--log-dir DIR] "
+                   "[--latencies FILE]\n");
       return 2;
     }
   }
@@ -198,22 +214,33 @@ int main(int argc, char** argv) {
   for (int i = 0; i < o.pods; ++i) {
     if (!client.StartPod("seq-" + std::to_string(i), &sequential[i])) return fail();
   }
-  Report("sequential", sequential);
+  FILE* latencies = o.latencies.empty() ? nullptr : std::fopen(o.latencies.c_str(), "w");
+  if (!o.latencies.empty() && latencies == nullptr) {
+    std::fprintf(stderr, "cannot write %s\n", o.latencies.c_str());
+    return fail();
+  }
+  Report("sequential", sequential, latencies);
 
   std::vector<Timing> concurrent(o.concurrent);
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
+  std::atomic<int> next_pod{0};
+  const int workers = o.parallel > 0 ? std::min(o.parallel, o.concurrent) : o.concurrent;
   const auto t0 = Clock::now();
-  for (int i = 0; i < o.concurrent; ++i) {
-    threads.emplace_back([&, i] {
-      if (!client.StartPod("conc-" + std::to_string(i), &concurrent[i])) ++failures;
+  for (int w = 0; w < workers; ++w) {
+    threads.emplace_back([&] {
+      for (int i = next_pod++; i < o.concurrent; i = next_pod++) {
+        if (!client.StartPod("conc-" + std::to_string(i), &concurrent[i])) ++failures;
+      }
     });
   }
   for (std::thread& t : threads) t.join();
   const double wall = Ms(t0, Clock::now());
   if (failures > 0) return fail();
-  Report("concurrent", concurrent);
-  std::printf("concurrent: all %d pods running after %.0f ms\n", o.concurrent, wall);
+  Report("concurrent", concurrent, latencies);
+  if (latencies != nullptr) std::fclose(latencies);
+  std::printf("concurrent: all %d pods running after %.0f ms (%d at a time)\n", o.concurrent, wall,
+              workers);
   std::printf("ready\n");
   std::fflush(stdout);
   std::string line;

@@ -3,7 +3,10 @@
 # same image from the same local registry, one run. For each runtime: RunPodSandbox +
 # CreateContainer + StartContainer for N pods in a row, then M pods at once; with every pod
 # running, the daemon's RSS and each pod's shim RSS/PSS; then stop and remove everything.
-# usage: bench/pods.sh [N] [M] [host|cni]   (as root; installs containerd from Debian)
+# usage: bench/pods.sh [N] [M] [host|cni] [P]   (as root; installs containerd from Debian)
+#   P: the M pods are started P at a time (default: all at once). STOCKADE_BENCH_OUT=DIR keeps
+#   each runtime's per-pod latencies (DIR/<runtime>.tsv) and charts them
+#   (DIR/pods-latency-<mode>.png, bench/plot_latencies.sh).
 #   host: host-network pods (no CNI); cni: pods on a bridge through CNI — stockaded with
 #   stockade-bridge, containerd with Debian's bridge + host-local + portmap chain.
 set -euo pipefail
@@ -11,6 +14,8 @@ cd "$(dirname "$0")/.."
 pods=${1:-50}
 concurrent=${2:-100}
 mode=${3:-host}
+parallel=${4:-0}  # the concurrent pods P at a time; 0: all at once
+out=${STOCKADE_BENCH_OUT:-}  # where each runtime's latencies (.tsv) and the chart (.png) go
 net=
 [[ $mode == host ]] && net=--host-network
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
@@ -56,7 +61,8 @@ memory() {
 drive() {
   local name=$1 socket=$2 pid=$3 pattern=$4
   coproc CLIENT { build/release/bin/cri_pods --socket "$socket" --image "$image" --pods "$pods" \
-    --concurrent "$concurrent" --log-dir "$work/logs-$name" ${net:+--host-network}; }
+    --concurrent "$concurrent" --parallel "$parallel" --log-dir "$work/logs-$name" \
+    --latencies "${out:-$work}/$name.tsv" ${net:+--host-network}; }
   local client_pid=$CLIENT_PID line ready=
   while read -r line <&"${CLIENT[0]}"; do
     echo "$name $line"
@@ -123,3 +129,8 @@ daemon_pid=$!
 wait_socket "$work/c/c.sock"
 drive containerd "$work/c/c.sock" "$daemon_pid" "containerd-shim-runc-v2 -namespace k8s.io"
 kill "$daemon_pid"; wait "$daemon_pid" || true; daemon_pid=
+
+if [[ -n $out ]]; then
+  bench/plot_latencies.sh "$out/pods-latency-$mode.png" "stockaded=$out/stockaded.tsv" \
+    "containerd=$out/containerd.tsv"
+fi

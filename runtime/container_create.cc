@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/logging.h"
 #include "common/rootfs_path.h"
 #include "runtime/capabilities.h"
 #include "runtime/core_tables.h"
@@ -22,6 +23,7 @@
 #include "runtime/runtime_core.h"
 #include "runtime/seccomp_profile.h"
 #include "runtime/snapshot/snapshotter.h"
+#include "runtime/step_times.h"
 #include "runtime/stop_signal.h"
 
 namespace stockade {
@@ -178,6 +180,7 @@ NamespaceMode ContainerPidMode(NamespaceMode pod, NamespaceMode container) {
 
 absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_id_prefix,
                                                          const ContainerSpec& spec) {
+  StepTimes steps;
   absl::StatusOr<std::string> pod_id = pod_ids_.Resolve(pod_id_prefix);
   if (!pod_id.ok()) return pod_id.status();
   IdLocks::Held pod_lock = locks_->Lock(*pod_id);
@@ -201,8 +204,10 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
                                               " for the PID namespace is not in this pod"));
     }
   }
+  steps.Mark("validate");
   absl::StatusOr<ContainerImage> image = deps_.images.Find(spec.image);
   if (!image.ok()) return image.status();
+  steps.Mark("image");
   if (absl::StatusOr<int> stop = ParseStopSignal(image->stop_signal); !stop.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "image ", spec.image, ": ", stop.status().message(), "; fix the image's StopSignal"));
@@ -253,6 +258,7 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
   c.set_state(v1::CONTAINER_STATE_CREATING);
   if (absl::Status s = tables_->Put(c); !s.ok()) return s;
   if (absl::Status s = container_ids_.Add(id); !s.ok()) return s;
+  steps.Mark("record");
   absl::Cleanup rollback = [&] {
     deps_.snapshotter.Remove(id).IgnoreError();
     tables_->DeleteContainer(id).IgnoreError();
@@ -262,6 +268,7 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
   absl::StatusOr<std::string> rootfs = deps_.snapshotter.Prepare(id, image->layers);
   if (!rootfs.ok()) return rootfs.status();
   c.set_rootfs(*rootfs);
+  steps.Mark("snapshot");
   UserRequest user_request{spec.run_as_username, spec.run_as_user, spec.run_as_group, image->user,
                            spec.supplemental_groups};
   absl::StatusOr<std::string> passwd = ReadAccountsFile(*rootfs, "/etc/passwd");
@@ -309,11 +316,16 @@ absl::StatusOr<std::string> RuntimeCore::CreateContainer(const std::string& pod_
     p->set_seccomp("localhost");
     p->set_seccomp_profile(*std::move(profile));
   }
+  steps.Mark("process");
   c.set_state(v1::CONTAINER_STATE_CREATED);
   if (absl::Status s = tables_->Put(c); !s.ok()) return s;
+  steps.Mark("created-record");
   std::move(rollback).Cancel();
   std::move(release_name).Cancel();
   Emit(c, ContainerEventType::kCreated);
+  if (LogEnabled(LogLevel::kDebug)) {
+    Log(LogLevel::kDebug, "container created", {{"id", id}, {"steps", steps.Summary()}});
+  }
   return id;
 }
 

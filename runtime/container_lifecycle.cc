@@ -10,10 +10,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/logging.h"
 #include "runtime/core_tables.h"
 #include "runtime/id_locks.h"
 #include "runtime/runtime_core.h"
 #include "runtime/snapshot/snapshotter.h"
+#include "runtime/step_times.h"
 #include "runtime/stop_signal.h"
 
 namespace stockade {
@@ -140,6 +142,7 @@ void RuntimeCore::Refresh(v1::ContainerRecord& c) {
 }
 
 absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
+  StepTimes steps;
   absl::StatusOr<std::string> id = ResolveContainer(id_prefix);
   if (!id.ok()) return id.status();
   IdLocks::Held lock = locks_->Lock(*id);
@@ -206,10 +209,14 @@ absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
             absl::StrCat("cannot create the log directory of ", c->log_path(), ": ", ec.message()));
       }
     }
+    steps.Mark("prepare");
     if (absl::Status s = deps_.limiter.Create(c->cgroup_path(), launch.jail.limits); !s.ok()) {
       return s;
     }
-    return deps_.backend.StartContainer(dir, launch);
+    steps.Mark("scope");
+    absl::StatusOr<pid_t> started = deps_.backend.StartContainer(dir, launch);
+    steps.Mark("jail");
+    return started;
   }();
   if (!pid.ok()) {
     // As containerd: the container is EXITED with reason StartError and the error.
@@ -226,7 +233,11 @@ absl::Status RuntimeCore::StartContainer(const std::string& id_prefix) {
   c->set_started_at_unix_nano(started_at);
   c->set_state(v1::CONTAINER_STATE_RUNNING);
   if (absl::Status s = tables_->Put(*c); !s.ok()) return s;
+  steps.Mark("running-record");
   Emit(*c, ContainerEventType::kStarted);
+  if (LogEnabled(LogLevel::kDebug)) {
+    Log(LogLevel::kDebug, "container started", {{"id", *id}, {"steps", steps.Summary()}});
+  }
   return absl::OkStatus();
 }
 

@@ -21,6 +21,7 @@
 #include "runtime/id_locks.h"
 #include "runtime/runtime_core.h"
 #include "runtime/snapshot/snapshotter.h"
+#include "runtime/step_times.h"
 #include "state/state_store.h"
 
 namespace stockade {
@@ -204,7 +205,26 @@ absl::Status RuntimeCore::WritePodFiles(const PodSandboxSpec& spec, const std::s
   return absl::OkStatus();
 }
 
+namespace {
+
+// remove_all of a pod's directory, tolerating what vanishes or appears under it meanwhile (a
+// shim that was killed rather than shut down may still be unlinking its socket).
+absl::Status RemovePodDirectory(const std::string& dir) {
+  std::error_code ec;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    ec.clear();
+    std::filesystem::remove_all(dir, ec);
+    std::error_code exists_ec;
+    if (!ec || !std::filesystem::exists(dir, exists_ec)) return absl::OkStatus();
+    if (ec != std::errc::no_such_file_or_directory && ec != std::errc::directory_not_empty) break;
+  }
+  return ErrnoError(ec.value(), absl::StrCat("remove the pod directory ", dir));
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
+  StepTimes steps;
   if (absl::Status s = ValidatePodSpec(spec); !s.ok()) return s;
   // Validated before anything is made.
   if (absl::StatusOr<std::string> r = BuildResolvConf(spec.dns, ""); !r.ok()) {
@@ -215,6 +235,7 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
   if (absl::Status s = names_.Reserve(name, id); !s.ok()) return s;
   absl::Cleanup release_name = [&] { names_.Release(name); };
   IdLocks::Held lock = locks_->Lock(id);
+  steps.Mark("validate");
 
   v1::PodRecord pod;
   pod.set_record_version(1);
@@ -245,13 +266,13 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
   pod.set_state(v1::POD_STATE_CREATING);
   if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
   if (absl::Status s = pod_ids_.Add(id); !s.ok()) return s;
+  steps.Mark("record");
 
   const std::string dir = PodDir(id);
   absl::Cleanup rollback = [&] {
     DetachNetwork(pod).IgnoreError();
     DestroyPod(pod).IgnoreError();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
+    RemovePodDirectory(dir).IgnoreError();
     tables_->DeletePod(id).IgnoreError();
     pod_ids_.Remove(id);
   };
@@ -259,7 +280,9 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
   std::filesystem::create_directories(dir, ec);
   if (ec) return ErrnoError(ec.value(), absl::StrCat("create the pod directory ", dir));
   if (absl::Status s = WritePodFiles(spec, dir); !s.ok()) return s;
+  steps.Mark("files");
   if (absl::Status s = deps_.limiter.Create(pod.cgroup_path(), {}); !s.ok()) return s;
+  steps.Mark("scope");
   PodLaunch launch;
   launch.jail.pod_id = id;
   launch.jail.hostname = spec.network == NamespaceMode::kNode ? "" : spec.hostname;
@@ -270,6 +293,7 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
   launch.pid_mode = spec.pid;
   launch.dir = dir;
   if (absl::Status s = deps_.backend.CreatePod(launch); !s.ok()) return s;
+  steps.Mark("jail");
   if (!launch.jail.host_network) {
     pod.set_network_namespace_path(options_.pod_network_handle
                                        ? options_.pod_network_handle(id)
@@ -279,15 +303,21 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
     pod.set_network_request(NetworkRequestJson(spec));
     // Intent first: a restart that finds this record detaches whatever the plugins made.
     if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
+    steps.Mark("network-record");
     absl::StatusOr<PodNetworkAttachment> attached = deps_.network.Attach(NetworkRequestOf(pod));
     if (!attached.ok()) return attached.status();
     for (const std::string& ip : attached->ips) pod.add_ips(ip);
     pod.set_network_state(attached->saved);
+    steps.Mark("network");
   }
   pod.set_state(v1::POD_STATE_READY);
   if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
+  steps.Mark("ready-record");
   std::move(rollback).Cancel();
   std::move(release_name).Cancel();
+  if (LogEnabled(LogLevel::kDebug)) {
+    Log(LogLevel::kDebug, "pod sandbox ready", {{"id", id}, {"steps", steps.Summary()}});
+  }
   return id;
 }
 
@@ -378,9 +408,7 @@ absl::Status RuntimeCore::RemovePodLocked(const v1::PodRecord& stopped) {
     return s;
   }
   if (absl::Status s = DestroyPod(pod); !s.ok()) return s;
-  std::error_code ec;
-  std::filesystem::remove_all(PodDir(pod.id()), ec);
-  if (ec) return ErrnoError(ec.value(), absl::StrCat("remove ", PodDir(pod.id())));
+  if (absl::Status s = RemovePodDirectory(PodDir(pod.id())); !s.ok()) return s;
   if (absl::Status s = tables_->DeletePod(pod.id()); !s.ok()) return s;
   pod_ids_.Remove(pod.id());
   names_.Release(SandboxName(pod.name(), pod.namespace_(), pod.uid(), pod.attempt()));

@@ -1,11 +1,13 @@
 #include "runtime/shim_jail_backend.h"
 
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/errors.h"
 
 namespace stockade {
@@ -86,6 +88,14 @@ absl::Status ShimJailBackend::DestroyPod(const std::string& pod_id, const std::s
   absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
   if (client.ok()) {
     if (absl::Status s = (*client)->Shutdown(); !s.ok() && !ShimGone(s)) return s;
+    // The shim answers, then tears its namespaces down and unlinks its socket as its last act:
+    // until then it may still write in the pod's directory, which the caller removes next.
+    const std::string socket = absl::StrCat(dir, "/shim.sock");
+    const absl::Time deadline = absl::Now() + absl::Seconds(2);
+    struct stat st;
+    while (::lstat(socket.c_str(), &st) == 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Microseconds(500));
+    }
   }
   return AfterPodShutdown(pod_id);
 }
