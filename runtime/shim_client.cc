@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -19,6 +20,8 @@
 #include "common/fd_passing.h"
 #include "common/unique_fd.h"
 #include "nlohmann/json.hpp"
+
+extern char** environ;
 
 namespace stockade {
 namespace {
@@ -133,32 +136,35 @@ absl::StatusOr<std::unique_ptr<ShimClient>> ShimClient::Launch(const ShimLaunch&
   for (const auto& [key, value] : launch.sysctls) {
     args.insert(args.end(), {"--sysctl", absl::StrCat(key, "=", value)});
   }
+  // The shim forks itself away (--detach): it neither needs reaping by the daemon nor dies
+  // with it, and the daemon's address space is never copied (posix_spawn is a vfork).
+  args.push_back("--detach");
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe");
   UniqueFd read_end(out[0]), write_end(out[1]);
-  // Double fork: the shim is re-parented away at once, so it neither needs reaping by the
-  // daemon nor dies with it.
-  const pid_t middle = ::fork();
-  if (middle < 0) return ErrnoError(errno, "fork");
-  if (middle == 0) {
-    ::setsid();
-    if (::fork() != 0) ::_exit(0);
-    int devnull = ::open("/dev/null", O_RDWR);
-    ::dup2(devnull, 0);
-    ::dup2(write_end.get(), 1);
-    ::dup2(devnull, 2);
-    // Nothing of the daemon's (gRPC, RocksDB, client connections) goes to the shim.
-    ::close_range(3, ~0U, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDWR, 0);
+  posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_RDWR, 0);
+  // Nothing of the daemon's (gRPC, RocksDB, client connections) goes to the shim.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  pid_t first = -1;
+  const int rc = ::posix_spawn(&first, argv[0], &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return ErrnoError(rc, absl::StrCat("start the pod shim ", launch.shim_path));
+  while (::waitpid(first, nullptr, 0) < 0 && errno == EINTR) {
   }
-  ::waitpid(middle, nullptr, 0);
   write_end.Reset();
   std::string line;
   const absl::Time deadline = absl::Now() + timeout;

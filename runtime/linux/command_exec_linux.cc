@@ -1,9 +1,11 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "runtime/linux/command_exec.h"
@@ -34,7 +36,18 @@ void ResetSignalsForExec() {
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    ::sigaction(sig, &dfl, nullptr);  // EINVAL for the C library's own: left as they are
+    if (::sigaction(sig, &dfl, nullptr) != 0) {
+      // glibc's own two (32, 33: thread cancellation and set*id) are refused by its sigaction;
+      // glibc's posix_spawn, which starts the shim, leaves them ignored, and an ignored signal
+      // stays ignored across exec. The system call itself sets them to default.
+      struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)();
+        uint64_t mask;
+      } kernel_dfl{SIG_DFL, 0, nullptr, 0};
+      ::syscall(SYS_rt_sigaction, sig, &kernel_dfl, nullptr, sizeof(kernel_dfl.mask));
+    }
   }
   sigset_t none;
   sigemptyset(&none);

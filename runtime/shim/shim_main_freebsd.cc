@@ -3,7 +3,8 @@
 // everything it starts, and serves until shutdown; the pod's jail outlives stockaded as the
 // shim does. FreeBSD only.
 // usage: stockade-shim --pod-id ID --dir DIR [--hostname H] [--host-network] [--host-ipc]
-//                      [--sysctl KEY=VALUE]... [--devfs-ruleset N]
+//                      [--sysctl KEY=VALUE]... [--devfs-ruleset N] [--detach]
+// (--detach: as on Linux, see shim_main_linux.cc.)
 #include <sys/param.h>
 
 #include <fcntl.h>
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   PodJailSpec pod;
   freebsd::JailPlanOptions options;
   std::string dir;
+  bool detach = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -63,6 +65,8 @@ int main(int argc, char** argv) {
       pod.host_network = true;
     } else if (a == "--host-ipc") {
       pod.share_ipc_with_host = true;
+    } else if (a == "--detach") {
+      detach = true;
     } else if (a == "--devfs-ruleset") {
       if (!absl::SimpleAtoi(value(), &options.devfs_ruleset)) return Usage();
     } else if (a == "--sysctl" && i + 1 < argc && std::strchr(argv[i + 1], '=') != nullptr) {
@@ -75,6 +79,12 @@ int main(int argc, char** argv) {
     }
   }
   if (pod.pod_id.empty() || dir.empty()) return Usage();
+  if (detach) {
+    const pid_t child = ::fork();
+    if (child < 0) return Fail(absl::StrCat("fork: ", std::strerror(errno)));
+    if (child > 0) ::_exit(0);
+    ::setsid();  // its own session: no signal to the daemon's group reaches the pod
+  }
   // SIGCHLD is taken by the kqueue, not delivered; a dead daemon's pipe is no reason to die.
   sigset_t mask;
   sigemptyset(&mask);

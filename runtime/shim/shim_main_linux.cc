@@ -19,7 +19,10 @@
 //   {"op":"shutdown"}                                   -> {"ok":true} once every process of
 //                                                          the pod has ended; then it exits
 // usage: stockade-shim --pod-id ID --dir DIR [--hostname H] [--netns-dir D] [--host-network]
-//                      [--host-ipc] [--pod-pid] [--sysctl KEY=VALUE]...
+//                      [--host-ipc] [--pod-pid] [--sysctl KEY=VALUE]... [--detach]
+// --detach: the shim forks at once and its first process exits, so whoever spawned it (the
+// daemon, with posix_spawn: no copy of the daemon's address space is made) reaps only that
+// one, and the shim lives on re-parented, in a session of its own.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -45,7 +48,7 @@ namespace {
 int Usage() {
   std::fprintf(stderr,
                "usage: stockade-shim --pod-id ID --dir DIR [--hostname H] [--netns-dir D] "
-               "[--host-network] [--host-ipc] [--pod-pid] [--sysctl KEY=VALUE]...\n");
+               "[--host-network] [--host-ipc] [--pod-pid] [--sysctl KEY=VALUE]... [--detach]\n");
   return 2;
 }
 
@@ -56,6 +59,7 @@ int main(int argc, char** argv) {
   using namespace stockade;
   PodNamespaceOptions pod;
   std::string dir;
+  bool detach = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -75,6 +79,8 @@ int main(int argc, char** argv) {
       pod.new_ipc = false;
     else if (a == "--pod-pid")
       pod.new_pid = true;
+    else if (a == "--detach")
+      detach = true;
     else if (a == "--sysctl" && i + 1 < argc && std::strchr(argv[i + 1], '=') != nullptr) {
       const std::string kv = value();
       pod.sysctls[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
@@ -82,6 +88,15 @@ int main(int argc, char** argv) {
       return Usage();
   }
   if (pod.pod_id.empty() || dir.empty()) return Usage();
+  if (detach) {
+    const pid_t child = ::fork();
+    if (child < 0) {
+      std::fprintf(stdout, "error fork: %s\n", std::strerror(errno));
+      return 1;
+    }
+    if (child > 0) ::_exit(0);
+    ::setsid();  // its own session: no signal to the daemon's group reaches the pod
+  }
   // Orphaned processes of the containers are re-parented to us, and reaped here.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   sigset_t mask;
