@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "cni/network_config_discovery.h"
+#include "common/run_command.h"
 #include "nlohmann/json.hpp"
 
 namespace stockade {
@@ -32,92 +33,20 @@ std::string ReadText(const std::string& path) {
   return s.str();
 }
 
-struct PluginOutput {
-  int exit_code = -1;
-  std::string out, err;
-};
+using PluginOutput = CommandResult;
 
-void CloseFd(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
-}
-
-// Runs one plugin binary: `env` replaces the environment, `input` goes to its stdin.
+// Runs one plugin binary: `env` replaces the environment, `input` goes to its stdin. Spawned,
+// not forked: the daemon's address space is never copied for a plugin call.
 absl::StatusOr<PluginOutput> Exec(const std::string& binary, const std::vector<std::string>& env,
                                   const std::string& input, absl::Duration timeout) {
-  int in[2], out[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) return absl::InternalError("pipe");
-  if (::pipe2(out, O_CLOEXEC) != 0) {
-    ::close(in[0]), ::close(in[1]);
-    return absl::InternalError("pipe");
-  }
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
-    return absl::InternalError("pipe");
-  }
-  std::vector<char*> envp;
-  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  char* argv[] = {const_cast<char*>(binary.c_str()), nullptr};
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    ::execve(binary.c_str(), argv, envp.data());
-    ::_exit(127);
-  }
-  ::close(in[0]);
-  ::close(out[1]);
-  ::close(err[1]);
-  if (pid < 0) {
-    ::close(in[1]), ::close(out[0]), ::close(err[0]);
-    return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
-  }
-  PluginOutput result;
-  int write_fd = in[1], out_fd = out[0], err_fd = err[0];
-  ::fcntl(write_fd, F_SETFL, O_NONBLOCK);
-  size_t written = 0;
-  if (input.empty()) CloseFd(write_fd);
-  const absl::Time deadline = absl::Now() + timeout;
-  bool timed_out = false;
-  while (write_fd >= 0 || out_fd >= 0 || err_fd >= 0) {
-    pollfd fds[3] = {{write_fd, POLLOUT, 0}, {out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
-    const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
-    if (left <= 0 || ::poll(fds, 3, static_cast<int>(left)) == 0) {
-      timed_out = true;
-      break;
-    }
-    if (fds[0].revents != 0) {
-      const ssize_t n = ::write(write_fd, input.data() + written, input.size() - written);
-      if (n > 0) written += static_cast<size_t>(n);
-      if (n < 0 && errno != EAGAIN) written = input.size();
-      if (written == input.size()) CloseFd(write_fd);
-    }
-    char buf[8192];
-    for (int i = 1; i < 3; ++i) {
-      if (fds[i].revents == 0) continue;
-      int& fd = i == 1 ? out_fd : err_fd;
-      const ssize_t n = ::read(fd, buf, sizeof(buf));
-      if (n > 0) {
-        (i == 1 ? result.out : result.err).append(buf, static_cast<size_t>(n));
-      } else {
-        CloseFd(fd);
-      }
-    }
-  }
-  CloseFd(write_fd);
-  CloseFd(out_fd);
-  CloseFd(err_fd);
-  if (timed_out) ::kill(pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (timed_out) {
+  absl::StatusOr<CommandResult> result = RunCommand({binary}, input, {env, timeout});
+  if (absl::IsDeadlineExceeded(result.status())) {
     return absl::DeadlineExceededError(absl::StrCat(
         "CNI plugin ", binary, " did not answer within ", absl::FormatDuration(timeout)));
   }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (absl::IsNotFound(result.status())) {
+    return absl::InternalError(std::string(result.status().message()));
+  }
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -34,7 +35,7 @@ absl::StatusOr<Pipe> MakePipe() {
 }  // namespace
 
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
-                                         const std::string& input) {
+                                         const std::string& input, const RunOptions& options) {
   if (argv.empty()) return absl::InvalidArgumentError("no command to run");
   absl::StatusOr<Pipe> in = MakePipe(), out = MakePipe(), err = MakePipe();
   for (const auto* p : {&in, &out, &err}) {
@@ -60,8 +61,14 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> envp;
+  if (options.env) {
+    for (const std::string& e : *options.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
   pid_t pid = -1;
-  const int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  const int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(),
+                                options.env ? envp.data() : environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   in->read.Reset();
@@ -74,6 +81,8 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   }
 
   CommandResult result;
+  const absl::Time deadline = absl::Now() + options.timeout;
+  bool timed_out = false;
   size_t written = 0;
   if (input.empty()) {
     in->write.Reset();
@@ -87,8 +96,18 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
       if (*fd) fds[n++] = {fd->get(), POLLIN, 0};
     }
     if (in->write) fds[n++] = {in->write.get(), POLLOUT, 0};
-    if (::poll(fds, static_cast<nfds_t>(n), -1) < 0) {
+    int wait_ms = -1;
+    if (options.timeout != absl::InfiniteDuration()) {
+      const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
+      wait_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 1 << 30));
+    }
+    const int ready = ::poll(fds, static_cast<nfds_t>(n), wait_ms);
+    if (ready < 0) {
       if (errno == EINTR) continue;
+      break;
+    }
+    if (ready == 0) {
+      timed_out = true;
       break;
     }
     for (int i = 0; i < n; ++i) {
@@ -113,9 +132,14 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
     }
   }
   in->write.Reset();
+  if (timed_out) ::kill(pid, SIGKILL);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return ErrnoError(errno, absl::StrCat("wait for ", argv[0]));
+  }
+  if (timed_out) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(argv[0], " did not finish within ", absl::FormatDuration(options.timeout)));
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;

@@ -5,10 +5,12 @@
 // tool that exits before reading all its input must not kill it.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace stockade {
 
@@ -17,10 +19,16 @@ struct CommandResult {
   std::string out, err;
 };
 
+struct RunOptions {
+  std::optional<std::vector<std::string>> env;  // replaces the environment ("K=V"); unset: ours
+  absl::Duration timeout = absl::InfiniteDuration();  // then SIGKILL, and DeadlineExceeded
+};
+
 // `argv[0]` is looked up in PATH when it has no "/". NotFound when it cannot be run at all;
 // otherwise the result, whatever the exit code.
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
-                                         const std::string& input = "");
+                                         const std::string& input = "",
+                                         const RunOptions& options = {});
 
 // RunCommand, then FailedPrecondition unless it exited 0, with the command and its stderr.
 absl::StatusOr<std::string> RunCommandOk(const std::vector<std::string>& argv,
