@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/errors.h"
 #include "common/unique_fd.h"
 
@@ -47,15 +48,15 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   posix_spawn_file_actions_adddup2(&actions, in->read.get(), 0);
   posix_spawn_file_actions_adddup2(&actions, out->write.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, err->write.get(), 2);
+  // Close-on-exec is not enough: a std::fstream of another thread is open without it.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);  // the daemon blocks signals; the tool must not
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigaddset(&defaults, SIGCHLD);
+  sigset_t defaults;  // what the caller ignores (SIGPIPE; SIGINT under Nomad) is the tool's default
+  sigfillset(&defaults);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args;
@@ -99,11 +100,16 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
     int wait_ms = -1;
     if (options.timeout != absl::InfiniteDuration()) {
       const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
-      wait_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 1 << 30));
+      if (left <= 0) {  // a tool that keeps talking past its deadline
+        timed_out = true;
+        break;
+      }
+      wait_ms = static_cast<int>(std::min<int64_t>(left, 1 << 30));
     }
     const int ready = ::poll(fds, static_cast<nfds_t>(n), wait_ms);
     if (ready < 0) {
       if (errno == EINTR) continue;
+      timed_out = true;  // cannot read it any more: it must not block on a full pipe
       break;
     }
     if (ready == 0) {
@@ -132,10 +138,23 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
     }
   }
   in->write.Reset();
+  out->read.Reset();
+  err->read.Reset();
   if (timed_out) ::kill(pid, SIGKILL);
+  // A tool that closed its output may still hang: the deadline holds for its exit too.
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return ErrnoError(errno, absl::StrCat("wait for ", argv[0]));
+  while (true) {
+    const pid_t done = ::waitpid(pid, &status, timed_out ? 0 : WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) return ErrnoError(errno, absl::StrCat("wait for ", argv[0]));
+    if (done == 0) {
+      if (options.timeout != absl::InfiniteDuration() && absl::Now() >= deadline) {
+        timed_out = true;
+        ::kill(pid, SIGKILL);
+        continue;
+      }
+      absl::SleepFor(absl::Milliseconds(1));
+    }
   }
   if (timed_out) {
     return absl::DeadlineExceededError(

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <memory>
@@ -70,20 +71,15 @@ std::string Join(const std::string& root, const std::vector<std::string>& parts,
 // The layer's directories known to be real directories, by path: made by this unpack, or
 // checked with lstat once. Each ancestor is then checked or made once, not once per entry below
 // it (a layer of 7,000 files made 40,000 mkdir calls and 46,000 stats before). Nothing else
-// writes to the layer while it is unpacked, so what the unpack itself removes (an entry
-// replaced, a whiteout applied) is all that must be forgotten.
+// writes to the layer while it is unpacked, so what the unpack itself removes is all that must
+// be forgotten: when a directory goes, everything is forgotten (by name alone a filesystem that
+// folds case or normalises Unicode would hide which cached names it aliased, and the removal of
+// a directory is rare), and a non-directory was never cached.
 class KnownDirectories {
  public:
   bool Contains(const std::string& path) const { return dirs_.contains(path); }
   void Add(const std::string& path) { dirs_.insert(path); }
-  // Forgets `path` (unless `keep_self`) and everything below it.
-  void Forget(const std::string& path, bool keep_self = false) {
-    if (dirs_.empty()) return;
-    const std::string below = path + "/";
-    std::erase_if(dirs_, [&](const std::string& d) {
-      return (!keep_self && d == path) || d.starts_with(below);
-    });
-  }
+  void Clear() { dirs_.clear(); }
 
  private:
   std::unordered_set<std::string> dirs_;
@@ -97,7 +93,7 @@ absl::Status ClearTarget(const std::string& path, bool entry_is_dir, KnownDirect
     return errno == ENOENT ? absl::OkStatus() : ErrnoError(errno, absl::StrCat("stat ", path));
   }
   if (entry_is_dir && S_ISDIR(st.st_mode)) return absl::OkStatus();
-  known.Forget(path);
+  if (S_ISDIR(st.st_mode)) known.Clear();
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
   if (ec) return ErrnoError(ec.value(), absl::StrCat("replace ", path));
@@ -175,6 +171,7 @@ class Extractor {
     if (absl::Status s = MakeParents(*parts); !s.ok()) return s;
     const std::string target = Join(dest_, *parts, parts->size());
     if (absl::Status s = ClearTarget(target, type == AE_IFDIR, known_); !s.ok()) return s;
+    if (type == AE_IFDIR) return Directory(entry, *parts, target);
 
     if (const char* link = archive_entry_hardlink(entry); link != nullptr) {
       absl::StatusOr<std::vector<std::string>> link_parts = CleanLayerPath(link);
@@ -211,19 +208,87 @@ class Extractor {
     if (archive_write_finish_entry(disk_.get()) != ARCHIVE_OK) {
       return ArchiveError(disk_.get(), absl::StrCat("finish ", name));
     }
-    if (type == AE_IFDIR) known_.Add(target);
     return absl::OkStatus();
   }
 
-  // Applies the deferred directory times and modes.
+  // Gives the layer's directories their owners, modes and times, deepest first, once every
+  // entry is in: each is reached from the layer root one component at a time, never through a
+  // link, so a directory that a later entry replaced with a symlink is skipped, not followed.
+  // (libarchive's own deferred fix-ups follow a link above the last component: that is why
+  // directory entries never reach it.)
   absl::Status Close() {
     if (archive_write_close(disk_.get()) != ARCHIVE_OK) {
-      return ArchiveError(disk_.get(), "finish directories");
+      return ArchiveError(disk_.get(), "finish the layer's files");
+    }
+    std::stable_sort(fixups_.begin(), fixups_.end(),
+                     [](const DirectoryFixup& a, const DirectoryFixup& b) {
+                       return a.parts.size() > b.parts.size();
+                     });
+    UniqueFd root(::open(dest_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return ErrnoError(errno, absl::StrCat("open the layer root ", dest_));
+    for (const DirectoryFixup& f : fixups_) {
+      UniqueFd dir = OpenBeneath(root, f.parts);
+      if (!dir) continue;  // replaced or removed by a later entry: nothing of it to fix
+      if (options_.restore_owners && ::fchown(dir.get(), f.uid, f.gid) != 0) {
+        return ErrnoError(errno, absl::StrCat("chown the layer directory ", f.name));
+      }
+      if (::fchmod(dir.get(), f.mode) != 0) {
+        return ErrnoError(errno, absl::StrCat("chmod the layer directory ", f.name));
+      }
+      if (::futimens(dir.get(), f.times) != 0) {
+        return ErrnoError(errno, absl::StrCat("set the times of the layer directory ", f.name));
+      }
     }
     return absl::OkStatus();
   }
 
  private:
+  struct DirectoryFixup {
+    std::vector<std::string> parts;
+    std::string name;
+    mode_t mode = 0755;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    timespec times[2] = {};
+  };
+
+  // A directory entry: made (or kept, when ClearTarget left a real directory) with no
+  // permission for anyone else until Close() gives it the entry's own.
+  absl::Status Directory(struct archive_entry* entry, const std::vector<std::string>& parts,
+                         const std::string& target) {
+    if (::mkdir(target.c_str(), 0700) != 0 && errno != EEXIST) {
+      return ErrnoError(errno, absl::StrCat("mkdir ", target));
+    }
+    known_.Add(target);
+    DirectoryFixup f;
+    f.parts = parts;
+    f.name = archive_entry_pathname(entry) ? archive_entry_pathname(entry) : "";
+    f.mode = archive_entry_perm(entry) & 07777;
+    f.uid = static_cast<uid_t>(archive_entry_uid(entry));
+    f.gid = static_cast<gid_t>(archive_entry_gid(entry));
+    const timespec mtime{static_cast<time_t>(archive_entry_mtime(entry)),
+                         static_cast<long>(archive_entry_mtime_nsec(entry))};
+    f.times[1] = mtime;
+    f.times[0] = archive_entry_atime_is_set(entry)
+                     ? timespec{static_cast<time_t>(archive_entry_atime(entry)),
+                                static_cast<long>(archive_entry_atime_nsec(entry))}
+                     : mtime;
+    fixups_.push_back(std::move(f));
+    return absl::OkStatus();
+  }
+
+  // `parts` below `root`, each component a real directory (O_NOFOLLOW); invalid if not.
+  static UniqueFd OpenBeneath(const UniqueFd& root, const std::vector<std::string>& parts) {
+    UniqueFd at(::fcntl(root.get(), F_DUPFD_CLOEXEC, 0));
+    for (const std::string& part : parts) {
+      UniqueFd next(
+          ::openat(at.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!next) return UniqueFd();
+      at = std::move(next);
+    }
+    return at;
+  }
+
   static absl::Status ArchiveError(struct archive* a, absl::string_view what) {
     const char* msg = archive_error_string(a);
     return absl::InvalidArgumentError(
@@ -247,7 +312,7 @@ class Extractor {
         case WhiteoutMode::kApply:
           break;
       }
-      known_.Forget(dir, /*keep_self=*/true);
+      known_.Clear();
       std::error_code ec;
       for (auto it = std::filesystem::directory_iterator(dir, ec);
            !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
@@ -294,6 +359,7 @@ class Extractor {
   const UnpackOptions& options_;
   ArchivePtr disk_;
   KnownDirectories known_;
+  std::vector<DirectoryFixup> fixups_;
 };
 
 }  // namespace

@@ -157,7 +157,11 @@ absl::StatusOr<std::unique_ptr<ShimClient>> ShimClient::Launch(const ShimLaunch&
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  // What the daemon (or Nomad's plugin) ignores, SIGPIPE and SIGINT, is the shim's default.
+  sigset_t defaults;
+  sigfillset(&defaults);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t first = -1;
   const int rc = ::posix_spawn(&first, argv[0], &actions, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);

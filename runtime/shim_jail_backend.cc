@@ -87,14 +87,18 @@ ShimContainerSpec CommonContainerSpec(const ContainerLaunch& launch, ShimProcess
 absl::Status ShimJailBackend::DestroyPod(const std::string& pod_id, const std::string& dir) {
   absl::StatusOr<std::unique_ptr<ShimClient>> client = ShimClient::Connect(dir);
   if (client.ok()) {
-    if (absl::Status s = (*client)->Shutdown(); !s.ok() && !ShimGone(s)) return s;
-    // The shim answers, then tears its namespaces down and unlinks its socket as its last act:
-    // until then it may still write in the pod's directory, which the caller removes next.
-    const std::string socket = absl::StrCat(dir, "/shim.sock");
-    const absl::Time deadline = absl::Now() + absl::Seconds(2);
-    struct stat st;
-    while (::lstat(socket.c_str(), &st) == 0 && absl::Now() < deadline) {
-      absl::SleepFor(absl::Microseconds(500));
+    const absl::Status shutdown = (*client)->Shutdown();
+    if (!shutdown.ok() && !ShimGone(shutdown)) return shutdown;
+    if (shutdown.ok()) {
+      // The shim answers, then tears its namespaces down and unlinks its socket as its last
+      // act: until then it may still write in the pod's directory, which the caller removes
+      // next. (A shim that died mid-call unlinks nothing: no wait for it.)
+      const std::string socket = absl::StrCat(dir, "/shim.sock");
+      const absl::Time deadline = absl::Now() + absl::Seconds(2);
+      struct stat st;
+      while (::lstat(socket.c_str(), &st) == 0 && absl::Now() < deadline) {
+        absl::SleepFor(absl::Microseconds(500));
+      }
     }
   }
   return AfterPodShutdown(pod_id);

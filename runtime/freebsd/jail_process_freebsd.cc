@@ -45,6 +45,13 @@ constexpr const char* kSteps[] = {
     ::write(report_fd, &r, sizeof(r));
     ::_exit(127);
   };
+  // Every disposition back to its default (the shim ignores SIGPIPE; under Nomad SIGINT is
+  // ignored too, and an ignored signal stays ignored across exec), then no signal blocked.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  }
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);

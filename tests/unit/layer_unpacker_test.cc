@@ -241,6 +241,35 @@ TEST(LayerUnpacker, AbsoluteAndDotPrefixedNamesAreRelativeToTheLayerRoot) {
   EXPECT_EQ(beside, std::vector<std::string>{"layer"});
 }
 
+// libarchive sets a directory's mode and times only at the end, by path: a layer that makes
+// "a/ssl" (0777) and then turns "a" into a link to outside must not chmod or re-time the
+// outside directory of that name.
+TEST(LayerUnpacker, ADirectorysModeAndTimesNeverReachThroughALaterSymlink) {
+  TempDir outer;
+  const std::string root = outer.Sub("layer");
+  std::filesystem::create_directories(root);
+  std::filesystem::create_directories(outer.Sub("outside/ssl"));
+  ::chmod(outer.Sub("outside/ssl").c_str(), 0700);
+  struct stat before;
+  ASSERT_EQ(::stat(outer.Sub("outside/ssl").c_str(), &before), 0);
+  const std::string tar = TarBuilder()
+                              .Dir("a")
+                              .Dir("a/ssl", 0777)
+                              .Dir("kept", 0750)
+                              .Symlink("a", "../outside")
+                              .Finish();
+  ASSERT_TRUE(Unpack(tar, root).ok());
+  struct stat after;
+  ASSERT_EQ(::stat(outer.Sub("outside/ssl").c_str(), &after), 0);
+  EXPECT_EQ(after.st_mode & 07777, 0700u);
+  EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  // The layer's own directories still get the entry's mode.
+  struct stat kept;
+  ASSERT_EQ(::lstat((root + "/kept").c_str(), &kept), 0);
+  EXPECT_EQ(kept.st_mode & 07777, 0750u);
+}
+
 TEST(LayerUnpacker, ReplacingASymlinkWithAFileDoesNotFollowIt) {
   TempDir outer;
   const std::string root = outer.Sub("layer");
