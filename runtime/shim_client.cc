@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
@@ -170,19 +171,37 @@ absl::StatusOr<std::unique_ptr<ShimClient>> ShimClient::Launch(const ShimLaunch&
   while (::waitpid(first, nullptr, 0) < 0 && errno == EINTR) {
   }
   write_end.Reset();
-  std::string line;
+  // "pid <shim>" first (once it has detached), then "ready ..." or "error ...".
+  std::string said, line;
+  pid_t shim_pid = -1;
   const absl::Time deadline = absl::Now() + timeout;
-  while (line.find('\n') == std::string::npos) {
+  while (true) {
+    const size_t eol = said.find('\n');
+    if (eol != std::string::npos) {
+      line = said.substr(0, eol);
+      said.erase(0, eol + 1);
+      int pid = 0;
+      if (line.starts_with("pid ") && absl::SimpleAtoi(line.substr(4), &pid) && pid > 0) {
+        shim_pid = pid;
+        continue;
+      }
+      break;
+    }
     pollfd p{read_end.get(), POLLIN, 0};
     const int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
     if (wait_ms <= 0 || ::poll(&p, 1, wait_ms) <= 0) {
+      // A shim that is stuck keeps nothing: it and its namespace holder (its process group).
+      if (shim_pid > 0) ::kill(-shim_pid, SIGKILL);
       return absl::DeadlineExceededError(absl::StrCat("the pod's shim did not become ready within ",
                                                       absl::FormatDuration(timeout)));
     }
     char buf[256];
     ssize_t n = ::read(read_end.get(), buf, sizeof(buf));
-    if (n <= 0) break;
-    line.append(buf, static_cast<size_t>(n));
+    if (n <= 0) {
+      line = said;
+      break;
+    }
+    said.append(buf, static_cast<size_t>(n));
   }
   if (!absl::StartsWith(line, "ready")) {
     return absl::InternalError(absl::StrCat("the pod's shim failed to start: ",

@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
     if (child < 0) return Fail(absl::StrCat("fork: ", std::strerror(errno)));
     if (child > 0) ::_exit(0);
     ::setsid();  // its own session: no signal to the daemon's group reaches the pod
+    // Who to kill if it never becomes ready (the daemon reaped only the first process).
+    std::fprintf(stdout, "pid %d\n", static_cast<int>(::getpid()));
+    std::fflush(stdout);
   }
   // SIGCHLD is taken by the kqueue, not delivered; a dead daemon's pipe is no reason to die.
   sigset_t mask;

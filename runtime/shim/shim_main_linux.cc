@@ -22,7 +22,8 @@
 //                      [--host-ipc] [--pod-pid] [--sysctl KEY=VALUE]... [--detach]
 // --detach: the shim forks at once and its first process exits, so whoever spawned it (the
 // daemon, with posix_spawn: no copy of the daemon's address space is made) reaps only that
-// one, and the shim lives on re-parented, in a session of its own.
+// one, and the shim lives on re-parented, in a session of its own. It then prints "pid <pid>"
+// before "ready ..." or "error ...", so that a spawner that gives up can kill its group.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -96,6 +97,9 @@ int main(int argc, char** argv) {
     }
     if (child > 0) ::_exit(0);
     ::setsid();  // its own session: no signal to the daemon's group reaches the pod
+    // Who to kill if it never becomes ready (the daemon reaped only the first process).
+    std::fprintf(stdout, "pid %d\n", static_cast<int>(::getpid()));
+    std::fflush(stdout);
   }
   // Orphaned processes of the containers are re-parented to us, and reaped here.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);

@@ -1,6 +1,7 @@
 // The real stockade-shim binary: holds a pod, runs containers in it, writes CRI logs and exit
 // records, answers one JSON line per request on its socket.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -201,6 +202,34 @@ TEST(ShimClientTest, AShimThatCannotStartSaysWhy) {
   absl::StatusOr<std::unique_ptr<ShimClient>> shim = ShimClient::Launch(launch, absl::Seconds(10));
   EXPECT_EQ(shim.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(std::string(shim.status().message()), HasSubstr("pod id"));
+}
+
+// A shim that detaches and then never says ready is killed at the deadline, with what it
+// started (its process group), not left holding the pod's namespaces.
+TEST(ShimClientTest, AShimThatNeverBecomesReadyIsKilledAtTheDeadline) {
+  TempDir dir;
+  const std::string fake = dir.Sub("stuck-shim");
+  std::ofstream(fake) << "#!/bin/sh\n"
+                      << "setsid sh -c 'echo $$ > " << dir.Sub("pid")
+                      << "; echo \"pid $$\"; exec sleep 60' &\n"
+                      << "exit 0\n";
+  std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
+  ShimLaunch launch{fake, "stuck-pod", dir.path(), "", dir.Sub("netns"), false};
+  absl::StatusOr<std::unique_ptr<ShimClient>> shim =
+      ShimClient::Launch(launch, absl::Milliseconds(500));
+  EXPECT_EQ(shim.status().code(), absl::StatusCode::kDeadlineExceeded) << shim.status();
+  const pid_t pid = std::stoi(ReadFile(dir.Sub("pid")));
+  ASSERT_GT(pid, 1);
+  // Gone, or a zombie waiting for whoever reaps orphans here.
+  bool ended = false;
+  for (int i = 0; i < 200 && !ended; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string pid_field, comm, state;
+    ended = !(stat >> pid_field >> comm >> state) || state == "Z";
+    if (!ended) ::usleep(10000);
+  }
+  EXPECT_TRUE(ended) << "pid " << pid << " still runs";
+  if (!ended) ::kill(pid, SIGKILL);
 }
 
 }  // namespace
