@@ -4,16 +4,20 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "openssl/evp.h"
 
 namespace stockade::freebsd {
 namespace {
 
-uint64_t Fnv1a64(absl::string_view text, uint64_t h = 1469598103934665603ull) {
-  for (char c : text) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  return h;
+// SHA-256, hex, of `text`: a chain's name must not be forgeable by an image that wants
+// another image's chain (a fast non-cryptographic hash would let it search for a collision).
+std::string Sha256Hex(absl::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) absl::StrAppendFormat(&hex, "%02x", digest[i]);
+  return hex;
 }
 
 }  // namespace
@@ -36,12 +40,9 @@ absl::Status CheckDatasetName(const std::string& dataset) {
 
 std::string LayerChainDataset(const std::string& dataset, const std::vector<std::string>& layers,
                               size_t count) {
-  uint64_t h = Fnv1a64("");
-  for (size_t i = 0; i < count && i < layers.size(); ++i) {
-    h = Fnv1a64(layers[i], h);
-    h = Fnv1a64("\n", h);
-  }
-  return absl::StrCat(dataset, "/layers/", absl::StrFormat("%016x", h));
+  std::string chain;
+  for (size_t i = 0; i < count && i < layers.size(); ++i) absl::StrAppend(&chain, layers[i], "\n");
+  return absl::StrCat(dataset, "/layers/", Sha256Hex(chain).substr(0, 32));
 }
 
 std::string ContainerDataset(const std::string& dataset, const std::string& key) {

@@ -18,7 +18,7 @@ using ZfsCommand = std::vector<std::string>;  // argv, starting with "zfs"
 // _ - . : / only, no leading or trailing /, no @ or #).
 absl::Status CheckDatasetName(const std::string& dataset);
 
-// "<dataset>/layers/<16 hex>": the hash covers the layer dirs of the chain, base first, so
+// "<dataset>/layers/<32 hex of SHA-256>" of the chain's layer dirs, base first, so
 // images sharing a base share its datasets.
 std::string LayerChainDataset(const std::string& dataset, const std::vector<std::string>& layers,
                               size_t count);

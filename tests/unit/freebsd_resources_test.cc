@@ -169,7 +169,8 @@ TEST(ZfsPlan, ChainsOfLayersAndAClonePerContainer) {
   const std::string base = LayerChainDataset("zroot/stockade", layers, 1);
   const std::string top = LayerChainDataset("zroot/stockade", layers, 2);
   EXPECT_NE(base, top);
-  EXPECT_TRUE(base.rfind("zroot/stockade/layers/", 0) == 0) << base;
+  // SHA-256 of the chain's layer dirs, one per line (as sha256sum computes it).
+  EXPECT_EQ(base, "zroot/stockade/layers/a425856e02dbc6f4d9d68a155c76aed7");
   // An image on the same base shares its first chain.
   EXPECT_EQ(LayerChainDataset("zroot/stockade", {layers[0], "/other"}, 1), base);
   EXPECT_THAT(PlanChainCreate("zroot/stockade", layers, 1, "/var/db/stockade/zfs/x"),
