@@ -1,5 +1,5 @@
-#include <sys/types.h>
 #include <sys/extattr.h>
+#include <sys/types.h>
 
 #include <cerrno>
 #include <optional>

@@ -56,7 +56,7 @@ class CopySnapshotter : public Snapshotter {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Snapshotter>> NewCopySnapshotter(const std::string& root,
-                                                             WhiteoutMode layer_form) {
+                                                                WhiteoutMode layer_form) {
   return std::make_unique<CopySnapshotter>(root, layer_form);
 }
 

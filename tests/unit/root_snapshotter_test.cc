@@ -113,7 +113,8 @@ TEST_P(SnapshotterTest, MergedViewHonoursWhiteoutsAndKeepsLayersPristine) {
   EXPECT_EQ(snapshotter_->Remove("../escape").code(), absl::StatusCode::kInvalidArgument);
 }
 
-INSTANTIATE_TEST_SUITE_P(Both, SnapshotterTest, ::testing::Values("overlay", "copy", "copy_markers"),
+INSTANTIATE_TEST_SUITE_P(Both, SnapshotterTest,
+                         ::testing::Values("overlay", "copy", "copy_markers"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
