@@ -1,5 +1,6 @@
+#include <sys/types.h>  // before <sys/extattr.h>, which uses its types
+
 #include <sys/extattr.h>
-#include <sys/types.h>
 
 #include <cerrno>
 #include <optional>
