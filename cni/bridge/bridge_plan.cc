@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -12,6 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
 
 namespace stockade::bridge {
@@ -229,14 +232,31 @@ absl::StatusOr<BridgeConfig> ParseBridgeConfig(const std::string& text) {
   }
 }
 
-std::string HostVethName(const std::string& container_id, const std::string& ifname) {
-  // FNV-1a: stable across builds and machines.
+namespace {
+uint32_t Fnv1a(absl::string_view text) {
   uint32_t h = 2166136261u;
-  for (char ch : container_id + "/" + ifname) {
+  for (char ch : text) {
     h ^= static_cast<uint8_t>(ch);
     h *= 16777619u;
   }
-  return absl::StrFormat("stk%08x", h);
+  return h;
+}
+}  // namespace
+
+std::string HostVethName(const std::string& container_id, const std::string& ifname) {
+  // FNV-1a: stable across builds and machines.
+  return absl::StrFormat("stk%08x", Fnv1a(container_id + "/" + ifname));
+}
+
+std::array<uint8_t, 6> BridgeMac(const std::string& bridge) {
+  const uint32_t h = Fnv1a("bridge/" + bridge);
+  // 0x02: locally administered, unicast; then "sk" and the hash.
+  return {0x02,
+          0x73,
+          static_cast<uint8_t>(h >> 24),
+          static_cast<uint8_t>(h >> 16),
+          static_cast<uint8_t>(h >> 8),
+          static_cast<uint8_t>(h)};
 }
 
 absl::string_view NftFamilyName(NftFamily f) { return f == NftFamily::kIp6 ? "ip6" : "ip"; }
@@ -283,10 +303,54 @@ std::vector<std::string> NftBaseCommands(NftFamily f) {
   return c;
 }
 
-std::vector<std::string> NftAddSubnet(const std::string& subnet, bool masquerade) {
+std::vector<std::string> NftSetElements(absl::string_view listing, absl::string_view set) {
+  const std::string header = absl::StrCat("set ", set, " {");
+  size_t at = 0;
+  // The header must start a line (after its indentation): "set pod_subnets {".
+  while ((at = listing.find(header, at)) != absl::string_view::npos) {
+    const size_t line_start = listing.rfind('\n', at) + 1;  // npos + 1 == 0
+    if (absl::StripLeadingAsciiWhitespace(listing.substr(line_start, at - line_start)).empty()) {
+      break;
+    }
+    at += header.size();
+  }
+  if (at == absl::string_view::npos) return {};
+  const absl::string_view block = listing.substr(at + header.size());
+  // The set's own block ends at the first "}" that closes no "elements = {".
+  const size_t block_end = [&] {
+    int depth = 0;
+    for (size_t i = 0; i < block.size(); ++i) {
+      if (block[i] == '{') ++depth;
+      if (block[i] == '}' && depth-- == 0) return i;
+    }
+    return block.size();
+  }();
+  const absl::string_view body = block.substr(0, block_end);
+  const size_t elements = body.find("elements = {");
+  if (elements == absl::string_view::npos) return {};
+  const absl::string_view rest = body.substr(elements + 12);
+  const absl::string_view list = rest.substr(0, rest.find('}'));
+  std::vector<std::string> out;
+  for (absl::string_view e : absl::StrSplit(list, absl::ByAnyChar(", \t\n"), absl::SkipEmpty())) {
+    out.emplace_back(e);
+  }
+  return out;
+}
+
+std::vector<std::string> NftAddSubnet(const std::string& subnet, bool masquerade,
+                                      absl::string_view listing) {
   const std::string t = absl::StrCat(NftFamilyName(FamilyOf(subnet)), " stockade");
-  std::vector<std::string> c = {absl::StrCat("add element ", t, " pod_subnets { ", subnet, " }")};
-  if (masquerade) c.push_back(absl::StrCat("add element ", t, " masq_subnets { ", subnet, " }"));
+  auto missing = [&](absl::string_view set) {
+    const std::vector<std::string> elements = NftSetElements(listing, set);
+    return std::find(elements.begin(), elements.end(), subnet) == elements.end();
+  };
+  std::vector<std::string> c;
+  if (missing("pod_subnets")) {
+    c.push_back(absl::StrCat("add element ", t, " pod_subnets { ", subnet, " }"));
+  }
+  if (masquerade && missing("masq_subnets")) {
+    c.push_back(absl::StrCat("add element ", t, " masq_subnets { ", subnet, " }"));
+  }
   return c;
 }
 

@@ -2,6 +2,7 @@
 // host interfaces, the nftables commands for NAT and hostPorts, and the CNI result it prints.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -49,6 +50,12 @@ absl::StatusOr<BridgeConfig> ParseBridgeConfig(const std::string& json);
 // interface, stable across calls (so ADD and DEL agree), within IFNAMSIZ.
 std::string HostVethName(const std::string& container_id, const std::string& ifname);
 
+// The bridge's own MAC, set when it is made: locally administered, unicast, from a hash of its
+// name (so a bridge made again after a reboot has the same one). Without it Linux gives a bridge
+// the lowest MAC of its ports, which changes as pods come and go; each change flushes the
+// bridge's neighbour table and leaves every pod's entry for the gateway stale.
+std::array<uint8_t, 6> BridgeMac(const std::string& bridge);
+
 // An address within a subnet: the address (without prefix) of offset `n` (0 = the network
 // address), or OutOfRange past its end.
 absl::StatusOr<std::string> AddressAt(const std::string& subnet, uint64_t n);
@@ -71,7 +78,14 @@ std::vector<std::string> NftBaseCommands(NftFamily f);
 // A marker that the listing of a table made by NftBaseCommands contains (an older layout,
 // made by an earlier plugin, lacks it and is replaced).
 inline constexpr absl::string_view kNftLayoutMarker = "set masq_subnets";
-std::vector<std::string> NftAddSubnet(const std::string& subnet, bool masquerade);
+// The elements of set `set` in `listing` (`nft list table <family> stockade`), as nft prints
+// them ("10.88.0.0/16"); empty when the set is missing or has none.
+std::vector<std::string> NftSetElements(absl::string_view listing, absl::string_view set);
+// The additions of `subnet` to the pod (and, with `masquerade`, masquerade) subnets that
+// `listing` does not show already: a pod joining a known subnet commits nothing, and a commit
+// is what makes nf_tables wait a grace period when its socket closes.
+std::vector<std::string> NftAddSubnet(const std::string& subnet, bool masquerade,
+                                      absl::string_view listing = "");
 std::vector<std::string> NftDeleteSubnet(const std::string& subnet);
 // The map elements publishing `ports` on the pod's address of `pod_ip`'s family (mappings whose
 // host_ip is of the other family are skipped). Empty when nothing applies.

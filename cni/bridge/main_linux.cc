@@ -55,21 +55,39 @@ absl::Status WriteSysctl(const std::string& path, const std::string& value) {
   return absl::OkStatus();
 }
 
-// Runs nft commands through libnftables; `output` receives what a list command prints.
-absl::Status Nft(const std::string& commands, std::string* output = nullptr) {
-  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-  if (ctx == nullptr) return absl::InternalError("nft_ctx_new failed");
-  nft_ctx_buffer_output(ctx);
-  nft_ctx_buffer_error(ctx);
-  const int rc = nft_run_cmd_from_buffer(ctx, commands.c_str());
-  absl::Status s =
-      rc == 0 ? absl::OkStatus()
-              : absl::FailedPreconditionError(absl::StrCat("nftables refused \"", commands,
-                                                           "\": ", nft_ctx_get_error_buffer(ctx)));
-  if (output != nullptr) *output = nft_ctx_get_output_buffer(ctx);
-  nft_ctx_free(ctx);
-  return s;
-}
+// One libnftables context for the whole call, made when first needed: each context is a
+// netlink socket, and closing one after a commit waits for nf_tables' deferred clean-up (an RCU
+// grace period, ~8 ms here), so a call pays that once at most.
+class Nftables {
+ public:
+  Nftables() = default;
+  Nftables(const Nftables&) = delete;
+  Nftables& operator=(const Nftables&) = delete;
+  ~Nftables() {
+    if (ctx_ != nullptr) nft_ctx_free(ctx_);
+  }
+
+  // Runs nft commands; `output` receives what a list command prints.
+  absl::Status Run(const std::string& commands, std::string* output = nullptr) {
+    if (ctx_ == nullptr) {
+      ctx_ = nft_ctx_new(NFT_CTX_DEFAULT);
+      if (ctx_ == nullptr) return absl::InternalError("nft_ctx_new failed");
+      nft_ctx_buffer_output(ctx_);
+      nft_ctx_buffer_error(ctx_);
+    }
+    const int rc = nft_run_cmd_from_buffer(ctx_, commands.c_str());
+    // Reading a buffer also rewinds it for the next command.
+    const std::string errors = nft_ctx_get_error_buffer(ctx_);
+    const std::string printed = nft_ctx_get_output_buffer(ctx_);
+    if (output != nullptr) *output = printed;
+    if (rc == 0) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("nftables refused \"", commands, "\": ", errors));
+  }
+
+ private:
+  nft_ctx* ctx_ = nullptr;
+};
 
 std::string NftScript(const std::vector<std::string>& commands) {
   std::string all;
@@ -79,28 +97,29 @@ std::string NftScript(const std::vector<std::string>& commands) {
 
 // The family's shared table (sets, maps, chains, rules), made once, and this network's subnets
 // added to its sets. Under a lock of its own: networks with different IPAM locks share it.
-absl::Status EnsureNat(const BridgeConfig& config) {
+absl::Status EnsureNat(Nftables& nft, const BridgeConfig& config) {
   absl::StatusOr<AddressAllocator> table_lock = AddressAllocator::Lock(config.data_dir, ".nft");
   if (!table_lock.ok()) return table_lock.status();
   for (const AddressRange& range : config.ranges) {
     const NftFamily family = FamilyOf(range.subnet);
     const std::string table = absl::StrCat(NftFamilyName(family), " stockade");
     std::string listing;
-    const bool exists = Nft("list table " + table, &listing).ok();
+    const bool exists = nft.Run("list table " + table, &listing).ok();
     if (!exists || !absl::StrContains(listing, kNftLayoutMarker)) {
       // None yet, or an older plugin's layout (rules per subnet): replaced by this one.
-      if (exists) Nft("delete table " + table).IgnoreError();
-      if (absl::Status s = Nft(NftScript(NftBaseCommands(family))); !s.ok()) return s;
+      if (exists) nft.Run("delete table " + table).IgnoreError();
+      if (absl::Status s = nft.Run(NftScript(NftBaseCommands(family))); !s.ok()) return s;
+      listing.clear();
     }
-    if (absl::Status s = Nft(NftScript(NftAddSubnet(range.subnet, config.ip_masq))); !s.ok()) {
-      return s;
-    }
+    const std::vector<std::string> additions = NftAddSubnet(range.subnet, config.ip_masq, listing);
+    if (additions.empty()) continue;
+    if (absl::Status s = nft.Run(NftScript(additions)); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
 
 // The subnets of a network whose last address was released leave the sets.
-void ReleaseNat(const BridgeConfig& config, const AddressAllocator& ipam) {
+void ReleaseNat(Nftables& nft, const BridgeConfig& config, const AddressAllocator& ipam) {
   absl::StatusOr<AddressAllocator> table_lock = AddressAllocator::Lock(config.data_dir, ".nft");
   if (!table_lock.ok()) return;
   const std::vector<std::string> allocated = ipam.Allocated();
@@ -109,7 +128,7 @@ void ReleaseNat(const BridgeConfig& config, const AddressAllocator& ipam) {
       return FamilyOf(a) == FamilyOf(range.subnet);
     });
     if (in_use) continue;
-    for (const std::string& c : NftDeleteSubnet(range.subnet)) Nft(c).IgnoreError();
+    for (const std::string& c : NftDeleteSubnet(range.subnet)) nft.Run(c).IgnoreError();
   }
 }
 
@@ -186,6 +205,12 @@ absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
     absl::Status inside = InNetns(netns_fd, [&]() -> absl::Status {
       absl::StatusOr<std::unique_ptr<Netlink>> pod = Netlink::Open();
       if (!pod.ok()) return pod.status();
+      // The kernel announces the addresses with a gratuitous ARP when eth0 comes up, so that
+      // neighbours still holding the previous holder's MAC for one (the bridge, other pods)
+      // learn the new one at once. A packet socket of our own would cost ~10 ms at its close
+      // (packet_release waits for an RCU grace period).
+      WriteSysctl(absl::StrCat("/proc/sys/net/ipv4/conf/", call.ifname, "/arp_notify"), "1")
+          .IgnoreError();
       for (const auto& [range, address] : allocated) {
         if (range.v6()) {
           WriteSysctl(absl::StrCat("/proc/sys/net/ipv6/conf/", call.ifname, "/accept_dad"), "0")
@@ -204,18 +229,15 @@ absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
         }
       }
       pod_mac = (*pod)->LinkMac(call.ifname).value_or("");
-      for (const auto& [range, address] : allocated) {
-        // The previous holder of this address may still be in the bridge's neighbour table.
-        if (!range.v6()) AnnounceAddress(call.ifname, address).IgnoreError();
-      }
       return absl::OkStatus();
     });
     if (!inside.ok()) return inside;
-    if (absl::Status e = EnsureNat(config); !e.ok()) return e;
+    Nftables nft;
+    if (absl::Status e = EnsureNat(nft, config); !e.ok()) return e;
     for (const auto& [range, address] : allocated) {
       std::vector<std::string> elements = NftAddHostPorts(config.port_mappings, address);
       if (elements.empty()) continue;
-      if (absl::Status e = Nft(NftScript(elements)); !e.ok()) return e;
+      if (absl::Status e = nft.Run(NftScript(elements)); !e.ok()) return e;
     }
     interfaces = {{config.bridge, nl.LinkMac(config.bridge).value_or(""), ""},
                   {host_veth, nl.LinkMac(host_veth).value_or(""), ""},
@@ -238,14 +260,15 @@ void Del(const Call& call, const BridgeConfig& config) {
   absl::StatusOr<AddressAllocator> ipam = AddressAllocator::Lock(config.data_dir, config.name);
   if (!ipam.ok()) throw Failure(kFailed, ipam.status());
   const std::vector<std::string> held = ipam->Held(call.container_id, call.ifname);
+  Nftables nft;
   if (!config.port_mappings.empty()) {
     // Only this pod's keys, and only if they still point at its address.
     for (const std::string& address : held) {
       std::string listing;
-      Nft(absl::StrCat("list table ", NftFamilyName(FamilyOf(address)), " stockade"), &listing)
+      nft.Run(absl::StrCat("list table ", NftFamilyName(FamilyOf(address)), " stockade"), &listing)
           .IgnoreError();
       for (const std::string& c : NftDeleteHostPorts(config.port_mappings, address, listing)) {
-        Nft(c).IgnoreError();
+        nft.Run(c).IgnoreError();
       }
     }
   }
@@ -258,7 +281,7 @@ void Del(const Call& call, const BridgeConfig& config) {
   if (absl::Status s = ipam->Release(call.container_id, call.ifname); !s.ok()) {
     throw Failure(kFailed, s);
   }
-  if (!held.empty()) ReleaseNat(config, *ipam);
+  if (!held.empty()) ReleaseNat(nft, config, *ipam);
 }
 
 void Check(const Call& call, const BridgeConfig& config) {

@@ -19,11 +19,6 @@ struct IpPrefix {
   bool v6() const { return address.find(':') != std::string::npos; }
 };
 
-// Announces `ipv4` on `ifname` (of the calling thread's namespace) with a gratuitous ARP, so that
-// neighbours holding a stale entry for the address (a pod that had it before) learn the new
-// MAC at once.
-absl::Status AnnounceAddress(const std::string& ifname, const std::string& ipv4);
-
 class Netlink {
  public:
   // A socket in the caller's current network namespace.

@@ -8,10 +8,8 @@
 #include <linux/if_bridge.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
-#include <linux/if_packet.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 // clang-format on
@@ -22,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cni/bridge/bridge_plan.h"
 #include "cni/bridge/netlink.h"
 
 namespace stockade::bridge {
@@ -48,55 +47,6 @@ ifinfomsg* LinkHeader(nlmsghdr* nlh, int index = 0, int family = AF_UNSPEC) {
 }
 
 }  // namespace
-
-absl::Status AnnounceAddress(const std::string& ifname, const std::string& ipv4) {
-  const unsigned index = ::if_nametoindex(ifname.c_str());
-  if (index == 0) return absl::NotFoundError("no interface " + ifname);
-  in_addr ip;
-  if (::inet_pton(AF_INET, ipv4.c_str(), &ip) != 1) {
-    return absl::InvalidArgumentError("bad address " + ipv4);
-  }
-  const int fd = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));
-  if (fd < 0) return NetlinkError(errno, "open a packet socket");
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  if (::ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return NetlinkError(err, "read the MAC of " + ifname);
-  }
-  // An ARP request for our own address (sender = target), to the broadcast address.
-  struct __attribute__((packed)) {
-    uint16_t htype, ptype;
-    uint8_t hlen, plen;
-    uint16_t op;
-    uint8_t sha[6];
-    uint32_t spa;
-    uint8_t tha[6];
-    uint32_t tpa;
-  } arp{htons(ARPHRD_ETHER),
-        htons(ETH_P_IP),
-        6,
-        4,
-        htons(ARPOP_REQUEST),
-        {},
-        ip.s_addr,
-        {},
-        ip.s_addr};
-  std::memcpy(arp.sha, ifr.ifr_hwaddr.sa_data, 6);
-  sockaddr_ll to{};
-  to.sll_family = AF_PACKET;
-  to.sll_protocol = htons(ETH_P_ARP);
-  to.sll_ifindex = static_cast<int>(index);
-  to.sll_halen = 6;
-  std::memset(to.sll_addr, 0xff, 6);
-  const ssize_t n =
-      ::sendto(fd, &arp, sizeof(arp), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
-  const int err = errno;
-  ::close(fd);
-  if (n != static_cast<ssize_t>(sizeof(arp))) return NetlinkError(err, "send the ARP announce");
-  return absl::OkStatus();
-}
 
 absl::StatusOr<std::unique_ptr<Netlink>> Netlink::Open() {
   mnl_socket* s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
@@ -177,6 +127,8 @@ absl::Status Netlink::EnsureBridge(const std::string& name, int mtu) {
     LinkHeader(nlh);
     mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
     if (mtu > 0) mnl_attr_put_u32(nlh, IFLA_MTU, static_cast<uint32_t>(mtu));
+    const std::array<uint8_t, 6> mac = BridgeMac(name);
+    mnl_attr_put(nlh, IFLA_ADDRESS, mac.size(), mac.data());
     nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
     mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
     mnl_attr_nest_end(nlh, info);

@@ -1,8 +1,11 @@
 // The stockade-bridge binary as a CNI runtime calls it: VERSION, ADD (twice), CHECK, DEL
 // (twice, and of something unknown), errors as CNI error documents. Root: a real network
 // namespace, bridge, veth and nftables.
+#include <unistd.h>
+
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cni/bridge/bridge_plan.h"
 #include "gmock/gmock.h"
@@ -110,6 +113,40 @@ TEST_F(BridgePluginTest, SpecBehaviours) {
   ProcessResult check = Plugin("CHECK", pod1_, config_);
   EXPECT_NE(check.exit_code, 0);
   EXPECT_EQ(Json::parse(check.stdout_text)["code"], 100);
+}
+
+// A pod given the address another pod had: the node's neighbour entry for it (still the old
+// pod's MAC) learns the new MAC from the pod's gratuitous ARP, at once rather than after the
+// entry goes stale and its probes fail.
+TEST_F(BridgePluginTest, AReusedAddressIsAnnouncedToTheBridge) {
+  ProcessResult first = Plugin("ADD", pod1_, config_);
+  ASSERT_EQ(first.exit_code, 0) << first.stdout_text;
+  const std::string address = Json::parse(first.stdout_text)["ips"][0]["address"];
+  const std::string pod_ip = address.substr(0, address.find('/'));
+  ASSERT_EQ(Plugin("DEL", pod1_, config_).exit_code, 0);
+  ASSERT_EQ(Sh(absl::StrCat("ip neigh replace ", pod_ip, " lladdr 02:00:5e:00:00:01 dev ", bridge_,
+                            " nud stale")),
+            0);
+
+  ProcessResult second = Plugin("ADD", pod2_, config_);
+  ASSERT_EQ(second.exit_code, 0) << second.stdout_text;
+  const Json result = Json::parse(second.stdout_text);
+  ASSERT_EQ(result["ips"][0]["address"], address) << "the first free address is reused";
+  // The bridge kept its MAC (the gateway's) when its only port changed: a new MAC would have
+  // flushed its neighbour table.
+  EXPECT_EQ(result["interfaces"][0]["mac"], Json::parse(first.stdout_text)["interfaces"][0]["mac"]);
+  EXPECT_NE(result["interfaces"][0]["mac"], result["interfaces"][1]["mac"]);
+  const std::string pod_mac = result["interfaces"][2]["mac"];
+  std::string neighbour;
+  for (int i = 0; i < 100; ++i) {
+    neighbour = RunToCompletion({"/bin/sh", "-c", "ip neigh show " + pod_ip + " dev " + bridge_},
+                                absl::Seconds(10))
+                    .stdout_text;
+    if (absl::StrContains(neighbour, pod_mac)) break;
+    ::usleep(20'000);
+  }
+  EXPECT_THAT(neighbour, HasSubstr(pod_mac));
+  EXPECT_EQ(Plugin("DEL", pod2_, config_).exit_code, 0);
 }
 
 TEST_F(BridgePluginTest, ErrorsAreCniErrorDocuments) {

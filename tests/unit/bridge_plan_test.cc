@@ -17,6 +17,7 @@ namespace {
 using stockade::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 TEST(BridgeConfig, DefaultsAndNormalisedSubnets) {
   absl::StatusOr<BridgeConfig> c = ParseBridgeConfig(R"({"cniVersion": "1.0.0", "name": "pods",
@@ -68,6 +69,13 @@ TEST(BridgeConfig, BadConfigsNameTheField) {
                   .status()
                   .message(),
               HasSubstr("portMappings"));
+}
+
+TEST(BridgePlan, BridgeMacsAreLocalUnicastStableAndDistinct) {
+  const std::array<uint8_t, 6> a = BridgeMac("stockade0");
+  EXPECT_EQ(a, BridgeMac("stockade0"));
+  EXPECT_NE(a, BridgeMac("stockade1"));
+  EXPECT_EQ(a[0] & 0x03, 0x02) << "locally administered (bit 1), unicast (bit 0 clear)";
 }
 
 TEST(BridgePlan, HostVethNamesAreStableShortAndDistinct) {
@@ -282,6 +290,35 @@ TEST(FreeBsdBridgePlan, PfAnchorRules) {
             "nat on em0 inet from 10.88.0.5 to ! 10.88.0.0/16 -> (em0)\n"
             "rdr pass on ! stockade0 inet proto tcp to port 8080 -> 10.88.0.5 port 80\n");
   EXPECT_THAT(PfConfLines(), HasSubstr("rdr-anchor \"stockade/*\""));
+}
+
+TEST(BridgePlan, SubnetsAlreadyInTheSetsAreNotAddedAgain) {
+  // As nft 1.0.6 prints the table: one set with a list wrapped over lines, one empty.
+  const std::string listing =
+      "table ip stockade {\n"
+      "\tset pod_subnets {\n\t\ttype ipv4_addr\n\t\tflags interval\n"
+      "\t\telements = { 10.88.0.0/16, 10.89.0.0/16,\n\t\t\t     10.90.0.0/24 }\n\t}\n\n"
+      "\tset masq_subnets {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t}\n\n"
+      "\tmap hostports {\n\t\ttype inet_proto . inet_service : ipv4_addr . inet_service\n"
+      "\t\telements = { tcp . 80 : 10.91.0.0/16 . 80 }\n\t}\n}\n";
+  EXPECT_THAT(NftSetElements(listing, "pod_subnets"),
+              ElementsAre("10.88.0.0/16", "10.89.0.0/16", "10.90.0.0/24"));
+  EXPECT_THAT(NftSetElements(listing, "masq_subnets"), IsEmpty());
+  EXPECT_THAT(NftSetElements(listing, "nosuchset"), IsEmpty());
+  EXPECT_THAT(NftSetElements("", "pod_subnets"), IsEmpty());
+  // Known in pod_subnets, not yet masqueraded: only the masquerade element is added.
+  EXPECT_THAT(NftAddSubnet("10.89.0.0/16", true, listing),
+              ElementsAre("add element ip stockade masq_subnets { 10.89.0.0/16 }"));
+  EXPECT_THAT(NftAddSubnet("10.89.0.0/16", false, listing), IsEmpty());
+  // A prefix of a known element is not that element; nor is an element of another set.
+  EXPECT_THAT(NftAddSubnet("10.90.0.0/2", false, listing),
+              ElementsAre("add element ip stockade pod_subnets { 10.90.0.0/2 }"));
+  EXPECT_THAT(NftAddSubnet("10.91.0.0/16", false, listing),
+              ElementsAre("add element ip stockade pod_subnets { 10.91.0.0/16 }"));
+  // No listing (a table just made): both.
+  EXPECT_THAT(NftAddSubnet("fd88::/64", true),
+              ElementsAre("add element ip6 stockade pod_subnets { fd88::/64 }",
+                          "add element ip6 stockade masq_subnets { fd88::/64 }"));
 }
 
 }  // namespace
