@@ -263,6 +263,18 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
     if (!parent.ok()) return parent.status();
     pod.set_cgroup_path(*parent);
   }
+  const bool host_network = spec.network == NamespaceMode::kNode;
+  if (!host_network) {
+    pod.set_network_namespace_path(options_.pod_network_handle
+                                       ? options_.pod_network_handle(id)
+                                       : absl::StrCat(options_.netns_dir, "/", id));
+  }
+  // The pod's own network namespace is put on the CNI network after the jail is made.
+  const bool attach_network = !host_network && spec.network_namespace_path.empty();
+  // Intent first, the network's too, in the one record: a restart that finds the pod CREATING
+  // detaches whatever the plugins may have made (a DEL of what was never added succeeds, as
+  // CNI requires) and destroys the jail.
+  if (attach_network) pod.set_network_request(NetworkRequestJson(spec));
   pod.set_state(v1::POD_STATE_CREATING);
   if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
   if (absl::Status s = pod_ids_.Add(id); !s.ok()) return s;
@@ -285,8 +297,8 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
   steps.Mark("scope");
   PodLaunch launch;
   launch.jail.pod_id = id;
-  launch.jail.hostname = spec.network == NamespaceMode::kNode ? "" : spec.hostname;
-  launch.jail.host_network = spec.network == NamespaceMode::kNode;
+  launch.jail.hostname = host_network ? "" : spec.hostname;
+  launch.jail.host_network = host_network;
   launch.jail.join_network_namespace = spec.network_namespace_path;
   launch.jail.share_ipc_with_host = spec.ipc == NamespaceMode::kNode;
   launch.jail.sysctls = spec.sysctls;
@@ -294,16 +306,7 @@ absl::StatusOr<std::string> RuntimeCore::RunPod(const PodSandboxSpec& spec) {
   launch.dir = dir;
   if (absl::Status s = deps_.backend.CreatePod(launch); !s.ok()) return s;
   steps.Mark("jail");
-  if (!launch.jail.host_network) {
-    pod.set_network_namespace_path(options_.pod_network_handle
-                                       ? options_.pod_network_handle(id)
-                                       : absl::StrCat(options_.netns_dir, "/", id));
-  }
-  if (!launch.jail.host_network && spec.network_namespace_path.empty()) {
-    pod.set_network_request(NetworkRequestJson(spec));
-    // Intent first: a restart that finds this record detaches whatever the plugins made.
-    if (absl::Status s = tables_->Put(pod); !s.ok()) return s;
-    steps.Mark("network-record");
+  if (attach_network) {
     absl::StatusOr<PodNetworkAttachment> attached = deps_.network.Attach(NetworkRequestOf(pod));
     if (!attached.ok()) return attached.status();
     for (const std::string& ip : attached->ips) pod.add_ips(ip);

@@ -2,6 +2,7 @@
 // backend would make, and fail on request. For the core's unit tests (no root, any OS).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -30,8 +31,10 @@ class FakeJailBackend : public JailBackend {
   pid_t next_pid = 1000;
   ExecOutput exec_output;
 
+  std::function<void(const PodLaunch&)> on_create_pod;  // sees what is recorded when it runs
   absl::Status CreatePod(const PodLaunch& launch) override {
     calls.push_back("CreatePod " + launch.jail.pod_id);
+    if (on_create_pod) on_create_pod(launch);
     if (!fail_create_pod.ok()) return fail_create_pod;
     pods[launch.dir].launch = launch;
     return absl::OkStatus();

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -154,6 +155,40 @@ TEST_F(RuntimeCoreTest, ThePodNetworkIsAttachedAtRunAndDetachedAtStop) {
   host.network = NamespaceMode::kNode;
   ASSERT_TRUE(core_->RunPod(host).ok());
   EXPECT_EQ(network_.calls.size(), 2u) << "the host network needs no CNI";
+}
+
+// One synced record before the jail, naming the network too: a daemon killed at any point
+// after it leaves a record from which a restart detaches the network and destroys the jail.
+TEST_F(RuntimeCoreTest, TheFirstRecordOfAPodAlreadyNamesItsNetwork) {
+  std::optional<v1::PodRecord> recorded;
+  backend_.on_create_pod = [&](const PodLaunch& launch) {
+    absl::StatusOr<std::string> bytes = store_.Get(RecordKind::kPod, launch.jail.pod_id);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    recorded.emplace();
+    ASSERT_TRUE(recorded->ParseFromString(*bytes));
+  };
+  absl::StatusOr<std::string> id = core_->RunPod(Pod("web"));
+  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_TRUE(recorded.has_value());
+  EXPECT_EQ(recorded->state(), v1::POD_STATE_CREATING);
+  EXPECT_EQ(recorded->network_namespace_path(), dir_.Sub("run/netns/" + *id));
+  EXPECT_FALSE(recorded->network_request().empty());
+  EXPECT_TRUE(network_.calls.empty() || network_.calls.front() == "Attach " + *id);
+
+  // What a daemon killed right after that record leaves: a restart detaches (nothing was
+  // attached, and DEL of that succeeds) and rolls the pod back.
+  network_.calls.clear();
+  backend_.on_create_pod = nullptr;
+  core_.reset();
+  v1::PodRecord half = *recorded;
+  half.set_id(std::string(64, 'd'));
+  half.set_name("half");
+  ASSERT_TRUE(
+      store_.Put(RecordKind::kPod, half.id(), half.SerializeAsString(), Durability::kSync).ok());
+  Open();
+  EXPECT_THAT(network_.calls, ::testing::Contains("Detach " + half.id() + " "));
+  EXPECT_TRUE(absl::IsNotFound(core_->PodStatus(half.id()).status()));
+  EXPECT_EQ(core_->PodStatus(*id)->state, PodState::kReady);
 }
 
 TEST_F(RuntimeCoreTest, ARestartChecksTheNetworkOfReadyPods) {
