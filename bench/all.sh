@@ -65,6 +65,8 @@ row("monitor processes' PSS per pod (host run)", "<= 0.5 MiB", "MiB",
     lambda r: per_pod_pss(host, r))
 row("daemon RSS with the host run's pods", "<= 15 MB with 20", "MiB",
     lambda r: find(host, r"^{r} memory: daemon RSS ([0-9.]+) MiB", r))
+row("  of it anonymous (not clean file pages)", "", "MiB",
+    lambda r: find(host, r"^{r} memory: daemon RSS [0-9.]+ MiB \(anonymous ([0-9.]+) MiB\)", r))
 row("stop + remove of the host run's pods", "", "ms",
     lambda r: find(host, r"^{r} stop\+remove of [0-9]+ pods: ([0-9.]+) ms", r))
 row("PullImage, docs image (23.5k files), median of 3", ">= 3x", "s",

@@ -40,6 +40,7 @@ image="$registry/stockade-test/busybox:1.0"
 
 wait_socket() { for _ in $(seq 500); do [[ -S $1 ]] && return 0; sleep 0.02; done; return 1; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+anon_kib() { awk '/^RssAnon/ {print $2}' "/proc/$1/status"; }  # RSS less clean file pages
 pss_kib() { awk '$1 == "Pss:" {print $2}' "/proc/$1/smaps_rollup"; }
 # memory NAME DAEMON_PID SHIM_PATTERN: daemon RSS, and per shim process median RSS and PSS.
 memory() {
@@ -50,8 +51,9 @@ memory() {
   done
   median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
   sum() { awk '{s+=$1} END {print s}'; }
-  printf '%s memory: daemon RSS %.1f MiB | %d shim processes: median RSS %.2f MiB, PSS %.2f MiB, all shims PSS %.1f MiB\n' \
-    "$name" "$(echo "$(rss_kib "$pid") / 1024" | bc -l)" "${#rss[@]}" \
+  printf '%s memory: daemon RSS %.1f MiB (anonymous %.1f MiB) | %d shim processes: median RSS %.2f MiB, PSS %.2f MiB, all shims PSS %.1f MiB\n' \
+    "$name" "$(echo "$(rss_kib "$pid") / 1024" | bc -l)" \
+    "$(echo "$(anon_kib "$pid") / 1024" | bc -l)" "${#rss[@]}" \
     "$(echo "$(printf '%s\n' "${rss[@]}" | median) / 1024" | bc -l)" \
     "$(echo "$(printf '%s\n' "${pss[@]}" | median) / 1024" | bc -l)" \
     "$(echo "$(printf '%s\n' "${pss[@]}" | sum) / 1024" | bc -l)"

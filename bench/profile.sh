@@ -48,7 +48,11 @@ for message, call in [("pod sandbox ready", "RunPodSandbox"), ("container create
     if not runs:
         continue
     steps = list(runs[0])
+    def quantile(step, q):
+        values = sorted(r.get(step, 0.0) for r in runs)
+        return values[min(len(values) - 1, int(q * len(values)))]
     medians = {s: statistics.median(r.get(s, 0.0) for r in runs) for s in steps}
     print("%s (median of %d): %s | sum %.2f ms" % (call, len(runs), "  ".join(
         "%s %.2f" % (s, medians[s]) for s in steps), sum(medians.values())))
+    print("%s (p90): %s" % (call, "  ".join("%s %.2f" % (s, quantile(s, 0.9)) for s in steps)))
 PY

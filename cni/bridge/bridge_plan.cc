@@ -303,10 +303,12 @@ std::vector<std::string> NftBaseCommands(NftFamily f) {
   return c;
 }
 
-std::vector<std::string> NftSetElements(absl::string_view listing, absl::string_view set) {
-  const std::string header = absl::StrCat("set ", set, " {");
+namespace {
+
+// What stands between "elements = {" and its "}" in the block that `header` ("set x {",
+// "map y {") opens at the start of a line of `listing`; empty when there is none.
+absl::string_view ElementsText(absl::string_view listing, absl::string_view header) {
   size_t at = 0;
-  // The header must start a line (after its indentation): "set pod_subnets {".
   while ((at = listing.find(header, at)) != absl::string_view::npos) {
     const size_t line_start = listing.rfind('\n', at) + 1;  // npos + 1 == 0
     if (absl::StripLeadingAsciiWhitespace(listing.substr(line_start, at - line_start)).empty()) {
@@ -316,7 +318,7 @@ std::vector<std::string> NftSetElements(absl::string_view listing, absl::string_
   }
   if (at == absl::string_view::npos) return {};
   const absl::string_view block = listing.substr(at + header.size());
-  // The set's own block ends at the first "}" that closes no "elements = {".
+  // The block ends at the first "}" that closes no "elements = {".
   const size_t block_end = [&] {
     int depth = 0;
     for (size_t i = 0; i < block.size(); ++i) {
@@ -326,13 +328,30 @@ std::vector<std::string> NftSetElements(absl::string_view listing, absl::string_
     return block.size();
   }();
   const absl::string_view body = block.substr(0, block_end);
-  const size_t elements = body.find("elements = {");
+  constexpr absl::string_view kElements = "elements = {";
+  const size_t elements = body.find(kElements);
   if (elements == absl::string_view::npos) return {};
-  const absl::string_view rest = body.substr(elements + 12);
-  const absl::string_view list = rest.substr(0, rest.find('}'));
+  const absl::string_view rest = body.substr(elements + kElements.size());
+  return rest.substr(0, rest.find('}'));
+}
+
+}  // namespace
+
+std::vector<std::string> NftSetElements(absl::string_view listing, absl::string_view set) {
   std::vector<std::string> out;
-  for (absl::string_view e : absl::StrSplit(list, absl::ByAnyChar(", \t\n"), absl::SkipEmpty())) {
+  for (absl::string_view e : absl::StrSplit(ElementsText(listing, absl::StrCat("set ", set, " {")),
+                                            absl::ByAnyChar(", \t\n"), absl::SkipEmpty())) {
     out.emplace_back(e);
+  }
+  return out;
+}
+
+std::vector<std::string> NftMapElements(absl::string_view listing, absl::string_view map) {
+  // Map elements hold spaces ("tcp . 80 : 10.88.0.5 . 80"): split on commas only.
+  std::vector<std::string> out;
+  for (absl::string_view e : absl::StrSplit(ElementsText(listing, absl::StrCat("map ", map, " {")),
+                                            ',', absl::SkipWhitespace())) {
+    out.emplace_back(absl::StripAsciiWhitespace(e));
   }
   return out;
 }
@@ -379,14 +398,21 @@ std::optional<HostPortKey> KeyOf(const HostPort& p, NftFamily family) {
 }  // namespace
 
 std::vector<std::string> NftAddHostPorts(const std::vector<HostPort>& ports,
-                                         const std::string& pod_ip) {
+                                         const std::string& pod_ip, absl::string_view listing) {
   const NftFamily family = FamilyOf(pod_ip);
   std::vector<std::string> out;
   for (const HostPort& p : ports) {
     std::optional<HostPortKey> k = KeyOf(p, family);
     if (!k) continue;
-    out.push_back(absl::StrCat("add element ", NftFamilyName(family), " stockade ", k->map, " { ",
-                               k->key, " : ", pod_ip, " . ", p.container_port, " }"));
+    const std::string value = absl::StrCat(pod_ip, " . ", p.container_port);
+    const std::string set = absl::StrCat(NftFamilyName(family), " stockade ", k->map);
+    for (const std::string& element : NftMapElements(listing, k->map)) {
+      const std::string prefix = absl::StrCat(k->key, " : ");
+      if (absl::StartsWith(element, prefix) && element != prefix + value) {
+        out.push_back(absl::StrCat("delete element ", set, " { ", k->key, " }"));
+      }
+    }
+    out.push_back(absl::StrCat("add element ", set, " { ", k->key, " : ", value, " }"));
   }
   return out;
 }

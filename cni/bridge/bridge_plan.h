@@ -81,6 +81,8 @@ inline constexpr absl::string_view kNftLayoutMarker = "set masq_subnets";
 // The elements of set `set` in `listing` (`nft list table <family> stockade`), as nft prints
 // them ("10.88.0.0/16"); empty when the set is missing or has none.
 std::vector<std::string> NftSetElements(absl::string_view listing, absl::string_view set);
+// The elements of map `map` in `listing`, each as nft prints it ("tcp . 80 : 10.88.0.5 . 80").
+std::vector<std::string> NftMapElements(absl::string_view listing, absl::string_view map);
 // The additions of `subnet` to the pod (and, with `masquerade`, masquerade) subnets that
 // `listing` does not show already: a pod joining a known subnet commits nothing, and a commit
 // is what makes nf_tables wait a grace period when its socket closes.
@@ -89,8 +91,11 @@ std::vector<std::string> NftAddSubnet(const std::string& subnet, bool masquerade
 std::vector<std::string> NftDeleteSubnet(const std::string& subnet);
 // The map elements publishing `ports` on the pod's address of `pod_ip`'s family (mappings whose
 // host_ip is of the other family are skipped). Empty when nothing applies.
+// `listing` (`nft list table <family> stockade`, when known): a key that still points at
+// another address (a pod whose DEL never came) is deleted first in the same transaction, so the
+// new pod takes its port rather than failing on "File exists" until someone flushes the map.
 std::vector<std::string> NftAddHostPorts(const std::vector<HostPort>& ports,
-                                         const std::string& pod_ip);
+                                         const std::string& pod_ip, absl::string_view listing = "");
 // The deletions of the same keys; `listing` is `nft list table <family> stockade`: only keys
 // that still point at `pod_ip` are deleted (another pod may have taken a port since).
 std::vector<std::string> NftDeleteHostPorts(const std::vector<HostPort>& ports,

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -148,22 +149,35 @@ absl::Status InNetns(int netns_fd, Fn&& fn) {
 
 absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
                                 const std::string& netns_path) {
-  absl::StatusOr<AddressAllocator> ipam = AddressAllocator::Lock(config.data_dir, config.name);
-  if (!ipam.ok()) throw Failure(kFailed, ipam.status());
   const std::string host_veth = HostVethName(call.container_id, call.ifname);
   const int netns_fd = ::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (netns_fd < 0) {
     throw Failure(kBadEnvironment,
                   absl::FailedPreconditionError("cannot open CNI_NETNS " + netns_path));
   }
+  // The network's lock is held while addresses are allocated and their subnets are put in
+  // nftables' sets (a DEL takes them out under it when a subnet's last address goes), not
+  // while the interfaces are made: concurrent ADDs on one network overlap there.
+  std::optional<AddressAllocator> ipam;
+  auto lock = [&]() -> absl::Status {
+    absl::StatusOr<AddressAllocator> locked = AddressAllocator::Lock(config.data_dir, config.name);
+    if (!locked.ok()) return locked.status();
+    ipam.emplace(std::move(*locked));
+    return absl::OkStatus();
+  };
+  if (absl::Status s = lock(); !s.ok()) {
+    ::close(netns_fd);
+    throw Failure(kFailed, s);
+  }
   auto undo = [&] {
     if (absl::StatusOr<std::unique_ptr<Netlink>> nl = Netlink::Open(); nl.ok()) {
       (*nl)->DeleteLink(host_veth).IgnoreError();
     }
-    ipam->Release(call.container_id, call.ifname).IgnoreError();
+    if (ipam || lock().ok()) ipam->Release(call.container_id, call.ifname).IgnoreError();
   };
   std::vector<AddedAddress> addresses;
   std::vector<AddedInterface> interfaces;
+  Nftables nft;
   absl::Status s = [&]() -> absl::Status {
     std::vector<std::pair<AddressRange, std::string>> allocated;
     for (const AddressRange& range : config.ranges) {
@@ -171,6 +185,8 @@ absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
       if (!address.ok()) return address.status();
       allocated.push_back({range, *address});
     }
+    if (absl::Status e = EnsureNat(nft, config); !e.ok()) return e;
+    ipam.reset();
     absl::StatusOr<std::unique_ptr<Netlink>> host = Netlink::Open();
     if (!host.ok()) return host.status();
     Netlink& nl = **host;
@@ -232,11 +248,12 @@ absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
       return absl::OkStatus();
     });
     if (!inside.ok()) return inside;
-    Nftables nft;
-    if (absl::Status e = EnsureNat(nft, config); !e.ok()) return e;
     for (const auto& [range, address] : allocated) {
-      std::vector<std::string> elements = NftAddHostPorts(config.port_mappings, address);
-      if (elements.empty()) continue;
+      if (NftAddHostPorts(config.port_mappings, address).empty()) continue;
+      std::string listing;
+      nft.Run(absl::StrCat("list table ", NftFamilyName(FamilyOf(address)), " stockade"), &listing)
+          .IgnoreError();
+      std::vector<std::string> elements = NftAddHostPorts(config.port_mappings, address, listing);
       if (absl::Status e = nft.Run(NftScript(elements)); !e.ok()) return e;
     }
     interfaces = {{config.bridge, nl.LinkMac(config.bridge).value_or(""), ""},

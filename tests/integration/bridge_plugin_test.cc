@@ -4,7 +4,11 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
+#include <thread>
+#include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cni/bridge/bridge_plan.h"
@@ -51,15 +55,17 @@ class BridgePluginTest : public ::testing::Test {
     return RunToCompletion({"/bin/sh", "-c", command}, absl::Seconds(20)).exit_code;
   }
 
+  // Calls from several threads at once are fine: each has its own stdin file.
   ProcessResult Plugin(const std::string& command, const std::string& container_id,
-                       const std::string& config) {
-    std::ofstream(dir_.Sub("stdin.json")) << config;
-    return RunToCompletion(
-        {"/bin/sh", "-c",
-         absl::StrCat("CNI_COMMAND=", command, " CNI_CONTAINERID=", container_id,
-                      " CNI_NETNS=/run/netns/", netns_, " CNI_IFNAME=eth0 CNI_PATH=/nowhere ",
-                      STOCKADE_BRIDGE_DIR, "/stockade-bridge < ", dir_.Sub("stdin.json"))},
-        absl::Seconds(20));
+                       const std::string& config, const std::string& netns = "") {
+    const std::string input = dir_.Sub(absl::StrCat("stdin-", command, "-", container_id, ".json"));
+    std::ofstream(input) << config;
+    return RunToCompletion({"/bin/sh", "-c",
+                            absl::StrCat("CNI_COMMAND=", command, " CNI_CONTAINERID=", container_id,
+                                         " CNI_NETNS=/run/netns/", netns.empty() ? netns_ : netns,
+                                         " CNI_IFNAME=eth0 CNI_PATH=/nowhere ", STOCKADE_BRIDGE_DIR,
+                                         "/stockade-bridge < ", input)},
+                           absl::Seconds(20));
   }
 
   TempDir dir_;
@@ -127,6 +133,8 @@ TEST_F(BridgePluginTest, AReusedAddressIsAnnouncedToTheBridge) {
   ASSERT_EQ(Sh(absl::StrCat("ip neigh replace ", pod_ip, " lladdr 02:00:5e:00:00:01 dev ", bridge_,
                             " nud stale")),
             0);
+  // And its hostPort still points at an address whose DEL never came: the new pod takes it.
+  ASSERT_EQ(Sh("nft add element ip stockade hostports '{ tcp . 18500 : 192.0.2.1 . 80 }'"), 0);
 
   ProcessResult second = Plugin("ADD", pod2_, config_);
   ASSERT_EQ(second.exit_code, 0) << second.stdout_text;
@@ -146,7 +154,66 @@ TEST_F(BridgePluginTest, AReusedAddressIsAnnouncedToTheBridge) {
     ::usleep(20'000);
   }
   EXPECT_THAT(neighbour, HasSubstr(pod_mac));
+  EXPECT_THAT(RunToCompletion({"/usr/sbin/nft", "list", "map", "ip", "stockade", "hostports"},
+                              absl::Seconds(10))
+                  .stdout_text,
+              HasSubstr("tcp . 18500 : " + pod_ip + " . 80"));
   EXPECT_EQ(Plugin("DEL", pod2_, config_).exit_code, 0);
+}
+
+// ADDs on one network overlap (the network's lock is not held while interfaces are made): they
+// still get distinct addresses, and a DEL that takes a subnet's last address never takes the
+// subnet out of the sets under an ADD that just joined it.
+TEST_F(BridgePluginTest, ConcurrentAddsAndDelsOnOneNetwork) {
+  const std::string subnet = absl::StrCat("10.251.", ::getpid() % 250, ".0/24");
+  constexpr int kPods = 6;
+  Json no_ports = Json::parse(config_);
+  no_ports.erase("runtimeConfig");  // one hostPort cannot go to six pods
+  const std::string config = no_ports.dump();
+  std::vector<std::string> netns, ids;
+  for (int i = 0; i < kPods; ++i) {
+    netns.push_back(absl::StrCat(netns_, "-", i));
+    ids.push_back(absl::StrCat("pod-", tag_, "-c", i));
+    ASSERT_EQ(Sh("ip netns add " + netns.back()), 0);
+  }
+  absl::Cleanup remove_netns = [&] {
+    for (const std::string& n : netns) Sh("ip netns del " + n);
+  };
+  std::vector<ProcessResult> added(kPods);
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kPods; ++i) {
+      threads.emplace_back([&, i] { added[i] = Plugin("ADD", ids[i], config, netns[i]); });
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  std::set<std::string> addresses;
+  for (const ProcessResult& r : added) {
+    ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
+    addresses.insert(Json::parse(r.stdout_text)["ips"][0]["address"].get<std::string>());
+  }
+  EXPECT_EQ(addresses.size(), static_cast<size_t>(kPods)) << "distinct addresses";
+  for (int i = 1; i < kPods; ++i) ASSERT_EQ(Plugin("DEL", ids[i], config, netns[i]).exit_code, 0);
+
+  // The network's last pod leaves while another joins, again and again.
+  auto pod_subnets = [] {
+    return RunToCompletion({"/usr/sbin/nft", "list", "set", "ip", "stockade", "pod_subnets"},
+                           absl::Seconds(10))
+        .stdout_text;
+  };
+  for (int round = 0; round < 4; ++round) {
+    const int leaving = round % 2 == 0 ? 0 : 1, joining = 1 - leaving;
+    ProcessResult del, add;
+    std::thread t([&] { del = Plugin("DEL", ids[leaving], config, netns[leaving]); });
+    add = Plugin("ADD", ids[joining], config, netns[joining]);
+    t.join();
+    ASSERT_EQ(del.exit_code, 0) << del.stdout_text;
+    ASSERT_EQ(add.exit_code, 0) << add.stdout_text;
+    EXPECT_THAT(pod_subnets(), HasSubstr(subnet)) << "round " << round;
+  }
+  ASSERT_EQ(Plugin("DEL", ids[0], config, netns[0]).exit_code, 0);
+  ASSERT_EQ(Plugin("DEL", ids[1], config, netns[1]).exit_code, 0);
+  EXPECT_THAT(pod_subnets(), ::testing::Not(HasSubstr(subnet))) << "the last pod took it out";
 }
 
 TEST_F(BridgePluginTest, ErrorsAreCniErrorDocuments) {

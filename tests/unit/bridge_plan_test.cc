@@ -315,6 +315,20 @@ TEST(BridgePlan, SubnetsAlreadyInTheSetsAreNotAddedAgain) {
               ElementsAre("add element ip stockade pod_subnets { 10.90.0.0/2 }"));
   EXPECT_THAT(NftAddSubnet("10.91.0.0/16", false, listing),
               ElementsAre("add element ip stockade pod_subnets { 10.91.0.0/16 }"));
+  // A hostPort key another address still holds is taken over in the same transaction.
+  const std::string maps =
+      "\tmap hostports {\n\t\ttype inet_proto . inet_service : ipv4_addr . inet_service\n"
+      "\t\telements = { tcp . 8080 : 10.88.0.9 . 80, tcp . 80800 : 10.88.0.7 . 80,\n"
+      "\t\t\t     udp . 53 : 10.88.0.5 . 53 }\n\t}\n";
+  EXPECT_THAT(NftMapElements(maps, "hostports"),
+              ElementsAre("tcp . 8080 : 10.88.0.9 . 80", "tcp . 80800 : 10.88.0.7 . 80",
+                          "udp . 53 : 10.88.0.5 . 53"));
+  EXPECT_THAT(NftAddHostPorts({{8080, 80, "tcp", ""}, {53, 53, "udp", ""}, {9, 9, "tcp", ""}},
+                              "10.88.0.5", maps),
+              ElementsAre("delete element ip stockade hostports { tcp . 8080 }",
+                          "add element ip stockade hostports { tcp . 8080 : 10.88.0.5 . 80 }",
+                          "add element ip stockade hostports { udp . 53 : 10.88.0.5 . 53 }",
+                          "add element ip stockade hostports { tcp . 9 : 10.88.0.5 . 9 }"));
   // No listing (a table just made): both.
   EXPECT_THAT(NftAddSubnet("fd88::/64", true),
               ElementsAre("add element ip6 stockade pod_subnets { fd88::/64 }",
