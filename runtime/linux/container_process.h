@@ -62,6 +62,8 @@ struct ContainerProcessSpec {
 // The container's init process, as seen from the caller (its PID namespace's PID 1).
 struct ContainerProcess {
   pid_t pid = -1;
+  // Made inside its cgroup (cgroup v2, clone3 CLONE_INTO_CGROUP) rather than moved there.
+  bool born_in_cgroup = false;
 };
 
 // Returns once the process has exec'd (or reports why it could not, with nothing left running).

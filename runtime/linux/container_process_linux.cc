@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -20,6 +21,7 @@
 #include "common/errors.h"
 #include "common/rootfs_path.h"
 #include "common/unique_fd.h"
+#include "runtime/linux/clone_in_cgroup.h"
 #include "runtime/linux/command_exec.h"
 #include "runtime/linux/container_process.h"
 #include "runtime/linux/container_terminal.h"
@@ -45,6 +47,7 @@ struct Prepared {
   int root_fd = -1;           // the rootfs (its bind mount), opened by the child
   int terminal_fd = -1;       // tty: the slave of the container's terminal
   bool share_mounts = false;  // a Bidirectional volume: "/" stays rshared, not rslave
+  bool in_cgroup = false;     // made in its cgroup (CLONE_INTO_CGROUP): nothing to enter
 };
 
 [[noreturn]] void FailAt(const Prepared& p, const char* step, const char* path) {
@@ -77,7 +80,8 @@ void JoinPodNamespaces(const Prepared& p) {
 
 // Before anything else, so that every allocation of the set-up is accounted to the container.
 void EnterCgroupAndScoreOom(const Prepared& p) {
-  for (const std::string& file : p.spec->cgroup_procs_files) {
+  for (const std::string& file :
+       p.in_cgroup ? std::vector<std::string>{} : p.spec->cgroup_procs_files) {
     int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0 || ::write(fd, "0", 1) != 1) Fail(p, "enter the container's cgroup");
     ::close(fd);
@@ -367,9 +371,12 @@ absl::StatusOr<ContainerProcess> StartContainerProcess(const ContainerProcessSpe
   }
   // clone with a new mount namespace (and PID namespace: the child is its PID 1).
   const int flags =
-      CLONE_NEWNS | (spec.new_pid_namespace && spec.pid_ns.empty() ? CLONE_NEWPID : 0) | SIGCHLD;
-  const pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, 0));
+      CLONE_NEWNS | (spec.new_pid_namespace && spec.pid_ns.empty() ? CLONE_NEWPID : 0);
+  const UniqueFd cgroup = OpenCgroup2Directory(spec.cgroup_procs_files);
+  bool in_cgroup = false;
+  const pid_t pid = CloneInCgroup(flags, cgroup, &in_cgroup);
   if (pid == 0) {
+    p.in_cgroup = in_cgroup;
     JoinPodNamespaces(p);
     ContainerInit(p);
   }
@@ -383,7 +390,7 @@ absl::StatusOr<ContainerProcess> StartContainerProcess(const ContainerProcessSpe
     ::waitpid(pid, nullptr, 0);
     return ErrnoError(failure.err, absl::StrCat("start container: ", failure.step));
   }
-  return ContainerProcess{pid};
+  return ContainerProcess{pid, in_cgroup};
 }
 
 }  // namespace stockade

@@ -40,6 +40,7 @@ struct ExecSessionSpec {
 struct ExecRelay {
   pid_t pid = -1;   // the relay: its exit status is the command's; also its process group
   UniqueFd report;  // read end: a failure before the command's exec, else EOF
+  bool born_in_cgroup = false;  // made in the container's cgroup (v2), not moved there
 };
 
 // Starts the relay; returns once it is forked (the command may still be starting).

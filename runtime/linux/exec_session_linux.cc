@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "runtime/linux/clone_in_cgroup.h"
 #include "runtime/linux/command_exec.h"
 #include "runtime/linux/exec_session.h"
 
@@ -33,6 +34,7 @@ struct Plan {
   std::vector<char*> argv, envp;
   PreparedIdentity identity;
   int report_fd;
+  bool in_cgroup = false;  // made in the container's cgroup: nothing to enter
 };
 
 [[noreturn]] void Fail(const Plan& plan, const char* step) {
@@ -69,7 +71,8 @@ struct Plan {
   } else if (::setpgid(0, 0) != 0) {
     Fail(plan, "make a process group");
   }
-  for (const std::string& file : plan.spec->cgroup_procs_files) {
+  for (const std::string& file :
+       plan.in_cgroup ? std::vector<std::string>{} : plan.spec->cgroup_procs_files) {
     const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0 || ::write(fd, "0", 1) != 1) Fail(plan, "enter the container's cgroup");
     ::close(fd);
@@ -112,14 +115,20 @@ absl::StatusOr<ExecRelay> StartExecSession(const ExecSessionSpec& spec) {
   plan.identity = PrepareIdentity(spec.uid, spec.gid, spec.additional_gids, spec.capabilities,
                                   spec.no_new_privs);
   plan.identity.seccomp_filter = &spec.seccomp_filter;
-  const pid_t relay = ::fork();
+  const UniqueFd cgroup = OpenCgroup2Directory(spec.cgroup_procs_files);
+  bool in_cgroup = false;
+  // cgroup v1: fork as before (the relay enters each hierarchy itself).
+  const pid_t relay = cgroup ? CloneInCgroup(0, cgroup, &in_cgroup) : ::fork();
   if (relay < 0) return ErrnoError(errno, "fork the exec relay");
-  if (relay == 0) Relay(plan);
+  if (relay == 0) {
+    plan.in_cgroup = in_cgroup;
+    Relay(plan);
+  }
   // Also here: the kill of the group must not miss a relay that has not run setpgid yet.
   // (A terminal's relay makes a session instead, which a group leader could not.)
   if (!spec.tty) ::setpgid(relay, relay);
   ::fcntl(report_r.get(), F_SETFL, O_NONBLOCK);
-  return ExecRelay{relay, std::move(report_r)};
+  return ExecRelay{relay, std::move(report_r), in_cgroup};
 }
 
 std::optional<std::string> ExecSessionFailure(int report_fd) {

@@ -1,17 +1,25 @@
 // A container process for real: pod namespaces, its own mount and PID namespaces, pivot_root
 // into a busybox rootfs, the pod's files, a volume, a non-root user, fewer capabilities.
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/capabilities.h"
 #include "runtime/linux/container_process.h"
+#include "runtime/linux/exec_session.h"
 #include "runtime/linux/pod_namespaces.h"
 #include "tests/support/files.h"
 #include "tests/support/temp_dir.h"
@@ -67,6 +75,7 @@ class RootContainerProcess : public ::testing::Test {
     ::close(fd);
     EXPECT_TRUE(p.ok()) << p.status();
     if (!p.ok()) return -1;
+    last_ = *p;
     int status = 0;
     ::waitpid(p->pid, &status, 0);
     out_ = testing::ReadFile(log);
@@ -77,6 +86,7 @@ class RootContainerProcess : public ::testing::Test {
   std::string rootfs_;
   std::unique_ptr<PodNamespaces> pod_;
   std::string out_;
+  ContainerProcess last_;
 };
 
 TEST_F(RootContainerProcess, RunsInsideItsRootWithThePodsIdentity) {
@@ -100,6 +110,64 @@ TEST_F(RootContainerProcess, RunsInsideItsRootWithThePodsIdentity) {
   EXPECT_THAT(out_, HasSubstr("volume-ro"));
   EXPECT_THAT(out_, HasSubstr("CapBnd:\t00000000a80425fb"));  // containerd's default set
   EXPECT_FALSE(std::filesystem::exists(dir_.Sub("volume/x")));
+}
+
+// On cgroup v2 the container is made in its cgroup (clone3 CLONE_INTO_CGROUP), not moved there
+// (no write lock of the kernel's threadgroup rwsem, no RCU grace period). A cgroup2 hierarchy
+// of its own (with no controllers) is mounted for the test; on v1 the cgroups are entered.
+TEST_F(RootContainerProcess, OnCgroup2TheContainerIsMadeInItsCgroup) {
+  const std::string hierarchy = dir_.Sub("cgroup2");
+  std::filesystem::create_directories(hierarchy);
+  ASSERT_EQ(::mount("none", hierarchy.c_str(), "cgroup2", 0, nullptr), 0) << std::strerror(errno);
+  const std::string cgroup = absl::StrCat(hierarchy, "/stockade-test-", ::getpid());
+  ASSERT_EQ(::mkdir(cgroup.c_str(), 0755), 0) << std::strerror(errno);
+  absl::Cleanup unmount = [&] {
+    ::rmdir(cgroup.c_str());
+    ::umount2(hierarchy.c_str(), MNT_DETACH);
+  };
+  ContainerProcessSpec spec;
+  spec.capabilities = *ResolveCapabilities({}, {}, false);
+  spec.cgroup_procs_files = {cgroup + "/cgroup.procs"};
+  ASSERT_EQ(Run("cat /proc/self/cgroup", spec), 0) << out_;
+  EXPECT_TRUE(last_.born_in_cgroup);
+  EXPECT_THAT(out_, HasSubstr(absl::StrCat("0::/stockade-test-", ::getpid(), "\n")));
+
+  // An exec session's relay too, and its command with it.
+  spec.argv = {"/bin/sh", "-c", "sleep 30"};
+  spec.rootfs = rootfs_;
+  spec.net_ns = pod_->NamespacePath("net");
+  spec.uts_ns = pod_->NamespacePath("uts");
+  spec.ipc_ns = pod_->NamespacePath("ipc");
+  absl::StatusOr<ContainerProcess> running = StartContainerProcess(spec);
+  ASSERT_TRUE(running.ok()) << running.status();
+  ExecSessionSpec exec;
+  exec.argv = {"/bin/cat", "/proc/self/cgroup"};
+  exec.env = {"PATH=/bin"};
+  exec.capabilities.assign(spec.capabilities.begin(), spec.capabilities.end());
+  exec.cgroup_procs_files = spec.cgroup_procs_files;
+  exec.container_pid = running->pid;
+  const std::string exec_out = dir_.Sub("exec.txt");
+  const int out_fd = ::open(exec_out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  exec.stdout_fd = out_fd;
+  exec.stderr_fd = out_fd;
+  absl::StatusOr<ExecRelay> relay = StartExecSession(exec);
+  ::close(out_fd);
+  ASSERT_TRUE(relay.ok()) << relay.status();
+  int status = -1;
+  ::waitpid(relay->pid, &status, 0);
+  ::kill(running->pid, SIGKILL);
+  ::waitpid(running->pid, nullptr, 0);
+  EXPECT_TRUE(relay->born_in_cgroup);
+  EXPECT_EQ(status, 0) << ExecSessionFailure(relay->report.get()).value_or("");
+  EXPECT_THAT(testing::ReadFile(exec_out),
+              HasSubstr(absl::StrCat("0::/stockade-test-", ::getpid(), "\n")));
+
+  // A v1 hierarchy, or several: entered by the child itself.
+  const std::string v1 = dir_.Sub("v1-procs");
+  std::ofstream(v1) << "";
+  spec.cgroup_procs_files = {v1};
+  ASSERT_EQ(Run("true", spec), 0) << out_;
+  EXPECT_FALSE(last_.born_in_cgroup);
 }
 
 TEST_F(RootContainerProcess, ReadOnlyRootfsAndExitCodes) {
