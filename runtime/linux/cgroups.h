@@ -23,7 +23,12 @@ class LinuxCgroups {
   absl::Status Create(const std::string& path);
   absl::Status Apply(const std::string& path, const ResourceLimits& limits);
   absl::Status AddProcess(const std::string& path, pid_t pid);
-  // The cgroup.procs files a process writes "0" to, to enter the cgroup itself.
+  // The files a new, still single-threaded process writes "0" to, to enter the cgroup itself:
+  // v2, its cgroup.procs (or none at all: clone3 CLONE_INTO_CGROUP, clone_in_cgroup.h); v1,
+  // each hierarchy's `tasks`. A v1 write of "0" to `tasks` moves the calling thread alone, for
+  // which the kernel skips the global cgroup_threadgroup_rwsem; the same write to cgroup.procs
+  // takes it, and waits for an RCU grace period when it was idle (here: 7.9 ms on average,
+  // 17 ms at most, against 0.05 ms).
   std::vector<std::string> ProcsFiles(const std::string& path) const;
   // How many times the OOM killer has killed in the cgroup.
   absl::StatusOr<int64_t> OomKills(const std::string& path) const;

@@ -147,7 +147,8 @@ absl::Status LinuxCgroups::AddProcess(const std::string& path, pid_t pid) {
 
 std::vector<std::string> LinuxCgroups::ProcsFiles(const std::string& path) const {
   std::vector<std::string> files;
-  for (const std::string& dir : Dirs(path)) files.push_back(dir + "/cgroup.procs");
+  const char* file = version_ == CgroupVersion::kV2 ? "/cgroup.procs" : "/tasks";
+  for (const std::string& dir : Dirs(path)) files.push_back(dir + file);
   return files;
 }
 

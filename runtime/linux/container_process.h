@@ -36,7 +36,8 @@ struct ContainerProcessSpec {
   // target container's), or neither: the caller's (the node's).
   bool new_pid_namespace = true;
   std::string pid_ns;
-  // cgroup.procs (v2) or per-hierarchy cgroup.procs files (v1) the process enters first.
+  // cgroup.procs (v2) or each hierarchy's `tasks` (v1): what the process enters first, while it
+  // is single-threaded (LinuxCgroups::ProcsFiles).
   std::vector<std::string> cgroup_procs_files;
   std::optional<int> oom_score_adj;
   // A classic-BPF seccomp filter (struct sock_filter[]), loaded last before exec; empty: none.

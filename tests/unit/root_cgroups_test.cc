@@ -1,4 +1,5 @@
 // Cgroups on the real host (this machine: v1 controllers), including a real OOM kill.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/linux/cgroups.h"
@@ -86,6 +89,51 @@ TEST_F(RootCgroupsTest, LimitsAreWrittenAndProcessesJoin) {
   ::waitpid(child, nullptr, 0);
   EXPECT_TRUE(cgroups_->Remove(path).ok());
   EXPECT_TRUE(cgroups_->Remove(path).ok());  // gone already: fine
+}
+
+// What a container's process does before anything else: "0" to each of ProcsFiles (v1: each
+// hierarchy's `tasks`, which moves the writing thread without the global lock that a write to
+// cgroup.procs takes). The whole, single-threaded process is then in every hierarchy.
+TEST_F(RootCgroupsTest, ANewProcessEntersByItsProcsFiles) {
+  const std::string path = Make("self");
+  ASSERT_TRUE(cgroups_->Apply(path, {}).ok());
+  const std::vector<std::string> files = cgroups_->ProcsFiles(path);
+  ASSERT_FALSE(files.empty());
+  for (const std::string& f : files) {
+    EXPECT_TRUE(
+        absl::EndsWith(f, cgroups_->version() == CgroupVersion::kV1 ? "/tasks" : "/cgroup.procs"))
+        << f;
+  }
+  int done[2];
+  ASSERT_EQ(::pipe(done), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    char ok = 'y';
+    for (const std::string& f : files) {
+      const int fd = ::open(f.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || ::write(fd, "0", 1) != 1) ok = 'n';
+    }
+    (void)!::write(done[1], &ok, 1);
+    ::pause();
+    ::_exit(0);
+  }
+  char ok = 0;
+  ASSERT_EQ(::read(done[0], &ok, 1), 1);
+  EXPECT_EQ(ok, 'y');
+  const std::string membership = Read("/proc/" + std::to_string(child) + "/cgroup");
+  // Every hierarchy's line names the cgroup: cpu, memory, pids and cpuset on v1, "0::" on v2.
+  size_t lines_with_path = 0;
+  for (absl::string_view line : absl::StrSplit(membership, '\n')) {
+    if (absl::EndsWith(line, "/" + path)) ++lines_with_path;
+  }
+  EXPECT_GE(lines_with_path, cgroups_->version() == CgroupVersion::kV1 ? 4u : 1u) << membership;
+  EXPECT_EQ(
+      Read(File(cgroups_->version() == CgroupVersion::kV1 ? "pids" : "", path, "cgroup.procs")),
+      std::to_string(child));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::close(done[0]);
+  ::close(done[1]);
 }
 
 TEST_F(RootCgroupsTest, AnOverAllocatingProcessIsOomKilledAndCounted) {
