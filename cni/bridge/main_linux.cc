@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -98,7 +99,10 @@ std::string NftScript(const std::vector<std::string>& commands) {
 
 // The family's shared table (sets, maps, chains, rules), made once, and this network's subnets
 // added to its sets. Under a lock of its own: networks with different IPAM locks share it.
-absl::Status EnsureNat(Nftables& nft, const BridgeConfig& config) {
+// `listings` gets each family's table as listed (empty for a table just made), for the hostPort
+// elements that follow.
+absl::Status EnsureNat(Nftables& nft, const BridgeConfig& config,
+                       std::map<NftFamily, std::string>& listings) {
   absl::StatusOr<AddressAllocator> table_lock = AddressAllocator::Lock(config.data_dir, ".nft");
   if (!table_lock.ok()) return table_lock.status();
   for (const AddressRange& range : config.ranges) {
@@ -113,6 +117,7 @@ absl::Status EnsureNat(Nftables& nft, const BridgeConfig& config) {
       listing.clear();
     }
     const std::vector<std::string> additions = NftAddSubnet(range.subnet, config.ip_masq, listing);
+    listings[family] = std::move(listing);
     if (additions.empty()) continue;
     if (absl::Status s = nft.Run(NftScript(additions)); !s.ok()) return s;
   }
@@ -178,6 +183,7 @@ absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
   std::vector<AddedAddress> addresses;
   std::vector<AddedInterface> interfaces;
   Nftables nft;
+  std::map<NftFamily, std::string> listings;
   absl::Status s = [&]() -> absl::Status {
     std::vector<std::pair<AddressRange, std::string>> allocated;
     for (const AddressRange& range : config.ranges) {
@@ -185,7 +191,7 @@ absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
       if (!address.ok()) return address.status();
       allocated.push_back({range, *address});
     }
-    if (absl::Status e = EnsureNat(nft, config); !e.ok()) return e;
+    if (absl::Status e = EnsureNat(nft, config, listings); !e.ok()) return e;
     ipam.reset();
     absl::StatusOr<std::unique_ptr<Netlink>> host = Netlink::Open();
     if (!host.ok()) return host.status();
@@ -249,11 +255,9 @@ absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
     });
     if (!inside.ok()) return inside;
     for (const auto& [range, address] : allocated) {
-      if (NftAddHostPorts(config.port_mappings, address).empty()) continue;
-      std::string listing;
-      nft.Run(absl::StrCat("list table ", NftFamilyName(FamilyOf(address)), " stockade"), &listing)
-          .IgnoreError();
-      std::vector<std::string> elements = NftAddHostPorts(config.port_mappings, address, listing);
+      const std::vector<std::string> elements =
+          NftAddHostPorts(config.port_mappings, address, listings[FamilyOf(address)]);
+      if (elements.empty()) continue;
       if (absl::Status e = nft.Run(NftScript(elements)); !e.ok()) return e;
     }
     interfaces = {{config.bridge, nl.LinkMac(config.bridge).value_or(""), ""},

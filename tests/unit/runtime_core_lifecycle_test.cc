@@ -173,7 +173,7 @@ TEST_F(RuntimeCoreTest, TheFirstRecordOfAPodAlreadyNamesItsNetwork) {
   EXPECT_EQ(recorded->state(), v1::POD_STATE_CREATING);
   EXPECT_EQ(recorded->network_namespace_path(), dir_.Sub("run/netns/" + *id));
   EXPECT_FALSE(recorded->network_request().empty());
-  EXPECT_TRUE(network_.calls.empty() || network_.calls.front() == "Attach " + *id);
+  EXPECT_THAT(network_.calls, ElementsAre("Attach " + *id)) << "after the record, not before";
 
   // What a daemon killed right after that record leaves: a restart detaches (nothing was
   // attached, and DEL of that succeeds) and rolls the pod back.
