@@ -34,8 +34,9 @@ TEST_F(NomadDriverTest, ATaskWritesToItsLogFifosAndExitsWithItsCode) {
   drv::WaitTaskResponse result = WaitTask(task.id());
   EXPECT_EQ(result.result().exit_code(), 3);
   EXPECT_EQ(result.result().signal(), 0);
+  // The log copier may still be writing after the exit: wait for the last line, too.
   EXPECT_TRUE(out.WaitFor("hello from hello\n", absl::Seconds(5))) << out.Text();
-  EXPECT_THAT(out.Text(), HasSubstr("logs"));  // /alloc/logs is the alloc dir's
+  EXPECT_TRUE(out.WaitFor("logs", absl::Seconds(5))) << out.Text();  // /alloc/logs: the alloc dir
   EXPECT_TRUE(err.WaitFor("oops\n", absl::Seconds(5))) << err.Text();
 
   drv::InspectTaskResponse inspect = Inspect(task.id());
