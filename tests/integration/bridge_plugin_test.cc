@@ -35,6 +35,9 @@ class BridgePluginTest : public ::testing::Test {
     // this suite run in parallel.
     pod1_ = absl::StrCat("pod-", tag_, "-1");
     pod2_ = absl::StrCat("pod-", tag_, "-2");
+    // Per test process too: the hostports map is the node's, shared by every network, and a
+    // pod takes over a hostPort that another address holds.
+    host_port_ = absl::StrCat(18000 + ::getpid() % 1000);
     ASSERT_EQ(Sh("ip netns add " + netns_), 0);
     config_ = absl::StrCat(R"({"cniVersion": "1.0.0", "name": "bp)", tag_, R"(", "type":
         "stockade-bridge", "bridge": ")",
@@ -43,8 +46,8 @@ class BridgePluginTest : public ::testing::Test {
                            ::getpid() % 250, R"(.0/24"}],
                  "dataDir": ")",
                            dir_.Sub("ipam"), R"("},
-        "runtimeConfig": {"portMappings": [{"hostPort": 18500, "containerPort": 80,
-                                            "protocol": "tcp"}]}})");
+        "runtimeConfig": {"portMappings": [{"hostPort": )",
+                           host_port_, R"(, "containerPort": 80, "protocol": "tcp"}]}})");
   }
   void TearDown() override {
     Sh("ip netns del " + netns_);
@@ -69,7 +72,7 @@ class BridgePluginTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::string tag_, netns_, bridge_, config_, pod1_, pod2_;
+  std::string tag_, netns_, bridge_, config_, pod1_, pod2_, host_port_;
 };
 
 TEST_F(BridgePluginTest, SpecBehaviours) {
@@ -104,7 +107,7 @@ TEST_F(BridgePluginTest, SpecBehaviours) {
   EXPECT_THAT(RunToCompletion({"/usr/sbin/nft", "list", "map", "ip", "stockade", "hostports"},
                               absl::Seconds(10))
                   .stdout_text,
-              HasSubstr("tcp . 18500 : " + pod_ip + " . 80"));
+              HasSubstr("tcp . " + host_port_ + " : " + pod_ip + " . 80"));
   EXPECT_EQ(Plugin("CHECK", pod1_, config_).exit_code, 0);
 
   ProcessResult del = Plugin("DEL", pod1_, config_);
@@ -134,7 +137,9 @@ TEST_F(BridgePluginTest, AReusedAddressIsAnnouncedToTheBridge) {
                             " nud stale")),
             0);
   // And its hostPort still points at an address whose DEL never came: the new pod takes it.
-  ASSERT_EQ(Sh("nft add element ip stockade hostports '{ tcp . 18500 : 192.0.2.1 . 80 }'"), 0);
+  ASSERT_EQ(
+      Sh("nft add element ip stockade hostports '{ tcp . " + host_port_ + " : 192.0.2.1 . 80 }'"),
+      0);
 
   ProcessResult second = Plugin("ADD", pod2_, config_);
   ASSERT_EQ(second.exit_code, 0) << second.stdout_text;
@@ -157,7 +162,7 @@ TEST_F(BridgePluginTest, AReusedAddressIsAnnouncedToTheBridge) {
   EXPECT_THAT(RunToCompletion({"/usr/sbin/nft", "list", "map", "ip", "stockade", "hostports"},
                               absl::Seconds(10))
                   .stdout_text,
-              HasSubstr("tcp . 18500 : " + pod_ip + " . 80"));
+              HasSubstr("tcp . " + host_port_ + " : " + pod_ip + " . 80"));
   EXPECT_EQ(Plugin("DEL", pod2_, config_).exit_code, 0);
 }
 
