@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tasks=${1:-20}
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-scripts/build.sh release nomad-driver-stockade stockaded stockade-shim nomad_driver_bench cri_pods >/dev/null
+scripts/build.sh release nomad-driver-stockade stockaded stockade-shim stockade-puller nomad_driver_bench cri_pods >/dev/null
 
 work=$(mktemp -d /tmp/stockade-nomad-bench-XXXXXX)
 registry=$(scripts/testregistry.sh start "$work/registry")

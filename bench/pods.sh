@@ -20,7 +20,7 @@ net=
 [[ $mode == host ]] && net=--host-network
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
-scripts/build.sh release stockaded stockade-shim stockade-bridge cri_pods >/dev/null
+scripts/build.sh release stockaded stockade-shim stockade-puller stockade-bridge cri_pods >/dev/null
 command -v containerd >/dev/null ||
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd
 

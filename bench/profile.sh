@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 pods=${1:-50}
 mode=${2:-host}
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-scripts/build.sh release stockaded stockade-shim stockade-bridge cri_pods >/dev/null
+scripts/build.sh release stockaded stockade-shim stockade-puller stockade-bridge cri_pods >/dev/null
 work=$(mktemp -d /tmp/stockade-profile-XXXXXX)
 registry=$(scripts/testregistry.sh start "$work/registry")
 cleanup() {

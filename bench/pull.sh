@@ -13,7 +13,7 @@ kind=${2:-big}
 cache=${STOCKADE_BENCH_CACHE:-/var/tmp/stockade-bench}
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
-scripts/build.sh release stockaded cri_pull unpack_bench >/dev/null
+scripts/build.sh release stockaded stockade-shim stockade-puller cri_pull unpack_bench >/dev/null
 command -v containerd >/dev/null ||
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd
 

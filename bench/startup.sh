@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 idle=${2:-3}
 
-scripts/build.sh release stockaded cri_startup >/dev/null
+scripts/build.sh release stockaded stockade-shim stockade-puller cri_startup >/dev/null
 if ! command -v containerd >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd
 fi

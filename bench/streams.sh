@@ -12,7 +12,7 @@ containers=${2:-100}
 open=${3:-10}
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
-scripts/build.sh release stockaded stockade-shim cri_streams >/dev/null
+scripts/build.sh release stockaded stockade-shim stockade-puller cri_streams >/dev/null
 command -v containerd >/dev/null ||
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd
 command -v crictl >/dev/null || echo "(no crictl on PATH: the crictl exec figures are skipped)"

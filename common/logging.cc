@@ -113,6 +113,9 @@ void ConfigureLogging(LogLevel level, LogFormat format) {
 
 bool LogEnabled(LogLevel level) { return level >= g_level.load(std::memory_order_relaxed); }
 
+LogLevel CurrentLogLevel() { return g_level.load(); }
+LogFormat CurrentLogFormat() { return g_format.load(); }
+
 std::string FormatLogLine(LogFormat format, LogLevel level, absl::string_view message,
                           std::initializer_list<LogField> fields) {
   const std::string time =
@@ -147,6 +150,16 @@ std::string FormatLogLine(LogFormat format, LogLevel level, absl::string_view me
 void Log(LogLevel level, absl::string_view message, std::initializer_list<LogField> fields) {
   if (!LogEnabled(level)) return;
   Sink().info(FormatLogLine(g_format.load(std::memory_order_relaxed), level, message, fields));
+}
+
+void LogFormattedLines(absl::string_view lines) {
+  while (!lines.empty()) {
+    const size_t end = lines.find('\n');
+    absl::string_view line = lines.substr(0, end);
+    if (!line.empty()) Sink().info(std::string(line));
+    if (end == absl::string_view::npos) break;
+    lines.remove_prefix(end + 1);
+  }
 }
 
 }  // namespace stockade

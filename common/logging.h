@@ -28,8 +28,14 @@ absl::string_view LogFormatName(LogFormat format);
 // Sets the threshold and format of all later lines. Safe to call again (e.g. after config load).
 void ConfigureLogging(LogLevel level, LogFormat format);
 bool LogEnabled(LogLevel level);
+LogLevel CurrentLogLevel();
+LogFormat CurrentLogFormat();
 
 void Log(LogLevel level, absl::string_view message, std::initializer_list<LogField> fields = {});
+
+// Writes lines another stockade process formatted with this process's level and format (a
+// helper's stderr), one log line each, to wherever this process's lines go.
+void LogFormattedLines(absl::string_view lines);
 
 // Also writes every line to `path` (appending): a plugin's stderr may be a dead pipe after its
 // host restarted. Replaces an earlier file.

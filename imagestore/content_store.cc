@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <random>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/writeback.h"
@@ -53,7 +54,36 @@ absl::StatusOr<std::unique_ptr<ContentStore>> ContentStore::Open(const std::stri
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     std::filesystem::remove_all(it->path(), ec);
   }
-  return std::unique_ptr<ContentStore>(new ContentStore(root));
+  return std::unique_ptr<ContentStore>(new ContentStore(root, ""));
+}
+
+absl::StatusOr<std::unique_ptr<ContentStore>> ContentStore::Attach(const std::string& root,
+                                                                   const std::string& temp_tag) {
+  struct stat st;
+  const std::string ingest = root + "/ingest";
+  if (::stat(ingest.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no content store at ", root, " (", ingest, " is missing)"));
+  }
+  return std::unique_ptr<ContentStore>(
+      new ContentStore(root, temp_tag.empty() ? "" : absl::StrCat(temp_tag, ".")));
+}
+
+void ContentStore::RemoveTemps(const std::string& temp_tag) const {
+  if (temp_tag.empty()) return;
+  const std::string prefix = absl::StrCat(temp_tag, ".");
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(root_ + "/ingest", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (absl::StartsWith(name, prefix)) {
+      std::error_code ignored;
+      std::filesystem::remove_all(it->path(), ignored);
+    } else if (absl::StartsWith(name, "lock-")) {
+      // A writer that died held its locks until then; those nobody holds now are removed.
+      FileLock::RemoveIfFree(it->path().string());
+    }
+  }
 }
 
 ContentStore::Writer::Writer(const ContentStore& store, Digest expected, int64_t expected_size,
@@ -109,11 +139,18 @@ absl::Status ContentStore::Writer::Commit() {
 
 absl::StatusOr<std::unique_ptr<ContentStore::Writer>> ContentStore::NewWriter(
     const Digest& expected, int64_t expected_size) {
-  std::string temp = absl::StrCat(root_, "/ingest/", expected.hex(), ".", RandomSuffix());
+  std::string temp =
+      absl::StrCat(root_, "/ingest/", temp_prefix_, expected.hex(), ".", RandomSuffix());
   UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd) return ErrnoError(errno, absl::StrCat("create ", temp));
   return std::unique_ptr<Writer>(
       new Writer(*this, expected, expected_size, std::move(temp), std::move(fd)));
+}
+
+absl::StatusOr<FileLock> ContentStore::LockTransfer(absl::string_view kind,
+                                                    const Digest& digest) const {
+  // In ingest/, which Open empties: a crash never leaves a lock file for good.
+  return FileLock::Acquire(absl::StrCat(root_, "/ingest/lock-", kind, "-", digest.hex()));
 }
 
 bool ContentStore::Has(const Digest& digest) const {

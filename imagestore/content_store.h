@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/file_lock.h"
 #include "common/unique_fd.h"
 #include "imagestore/digest.h"
 
@@ -18,6 +19,13 @@ class ContentStore {
  public:
   // Creates the directories and discards what a crashed writer left in ingest/.
   static absl::StatusOr<std::unique_ptr<ContentStore>> Open(const std::string& root);
+  // The store another process opened, for a writer of its own (the puller): nothing is
+  // discarded, and this writer's temp files carry `temp_tag` so that its owner can remove them
+  // (RemoveTemps) if it dies.
+  static absl::StatusOr<std::unique_ptr<ContentStore>> Attach(const std::string& root,
+                                                              const std::string& temp_tag);
+  // Removes the temp files of the writer that was given `temp_tag`.
+  void RemoveTemps(const std::string& temp_tag) const;
 
   // Receives one blob. Destroying it without Commit() removes the temp file.
   class Writer {
@@ -54,11 +62,17 @@ class ContentStore {
   absl::Status Delete(const Digest& digest);
   absl::StatusOr<std::vector<Digest>> List() const;
 
+  // Serialises transfers of one thing (`kind` "blob" or "layer", and its digest) across the
+  // processes that write this store, so that concurrent pulls fetch it once.
+  absl::StatusOr<FileLock> LockTransfer(absl::string_view kind, const Digest& digest) const;
+
   const std::string& root() const { return root_; }
 
  private:
-  explicit ContentStore(std::string root) : root_(std::move(root)) {}
+  ContentStore(std::string root, std::string temp_prefix)
+      : root_(std::move(root)), temp_prefix_(std::move(temp_prefix)) {}
   std::string root_;
+  std::string temp_prefix_;  // of ingest/ file names: "" or "<tag>."
 };
 
 }  // namespace stockade

@@ -3,17 +3,14 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <set>
-#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -25,26 +22,6 @@ namespace stockade {
 namespace {
 
 constexpr uint32_t kImageRecordVersion = 1;
-
-// Writes a fetched blob straight into the content store (configs, foreign blobs).
-class ContentBlobSink : public BlobSink {
- public:
-  ContentBlobSink(ContentStore& content, const Descriptor& blob) : content_(content), blob_(blob) {}
-  absl::Status Begin() override {
-    absl::StatusOr<std::unique_ptr<ContentStore::Writer>> w =
-        content_.NewWriter(blob_.digest, blob_.size);
-    if (!w.ok()) return w.status();
-    writer_ = *std::move(w);
-    return absl::OkStatus();
-  }
-  absl::Status Write(const char* data, size_t size) override { return writer_->Write(data, size); }
-  absl::Status Commit() { return writer_->Commit(); }
-
- private:
-  ContentStore& content_;
-  const Descriptor& blob_;
-  std::unique_ptr<ContentStore::Writer> writer_;
-};
 
 ImageInfo FromRecord(const stockade::v1::ImageRecord& r) {
   ImageInfo info;
@@ -64,18 +41,6 @@ void AddUnique(std::vector<std::string>& v, const std::string& s) {
 
 }  // namespace
 
-struct ImageStore::Flight {
-  absl::Notification done;
-  absl::Status result;
-};
-
-struct ImageStore::Resolved {
-  Digest top_digest = Digest::FromSha256Hex("");  // what RepoDigests name
-  std::vector<Digest> manifest_blobs;             // index (if any) and manifest
-  ImageManifest manifest;
-  Digest manifest_digest = Digest::FromSha256Hex("");
-};
-
 ImageUser ParseImageUser(const std::string& user) {
   ImageUser out;
   const std::string name = user.substr(0, user.find(':'));
@@ -89,16 +54,15 @@ ImageUser ParseImageUser(const std::string& user) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<ImageStore>> ImageStore::Open(const ImageStoreOptions& options,
-                                                             StateStore& state,
-                                                             std::unique_ptr<Registry> registry) {
+absl::StatusOr<std::unique_ptr<ImageStore>> ImageStore::Open(
+    const ImageStoreOptions& options, StateStore& state, std::unique_ptr<ImageFetcher> fetcher) {
   absl::StatusOr<std::unique_ptr<ContentStore>> content =
       ContentStore::Open(options.root + "/content");
   if (!content.ok()) return content.status();
   absl::StatusOr<std::unique_ptr<LayerStore>> layers = LayerStore::Open(options.root + "/layers");
   if (!layers.ok()) return layers.status();
   std::unique_ptr<ImageStore> store(
-      new ImageStore(options, state, std::move(registry), *std::move(content), *std::move(layers)));
+      new ImageStore(options, state, std::move(fetcher), *std::move(content), *std::move(layers)));
   absl::StatusOr<std::vector<StateEntry>> entries = state.List(RecordKind::kImage, "");
   if (!entries.ok()) return entries.status();
   {
@@ -117,36 +81,12 @@ absl::StatusOr<std::unique_ptr<ImageStore>> ImageStore::Open(const ImageStoreOpt
   return store;
 }
 
-template <typename Fn>
-absl::Status ImageStore::Once(const std::string& key, Fn&& fn) {
-  std::shared_ptr<Flight> flight;
-  bool leader = false;
-  {
-    absl::MutexLock lock(&flights_mu_);
-    auto [it, inserted] = flights_.try_emplace(key, nullptr);
-    if (inserted) it->second = std::make_shared<Flight>();
-    flight = it->second;
-    leader = inserted;
-  }
-  if (!leader) {
-    flight->done.WaitForNotification();
-    return flight->result;
-  }
-  flight->result = fn();
-  {
-    absl::MutexLock lock(&flights_mu_);
-    flights_.erase(key);
-  }
-  flight->done.Notify();
-  return flight->result;
-}
-
 absl::StatusOr<ImageInfo> ImageStore::Pull(const std::string& reference,
                                            const RegistryCredentials& creds) {
   absl::StatusOr<ImageReference> ref = ParseImageReference(reference);
   if (!ref.ok()) return ref.status();
   ImageInfo pulled;
-  absl::Status s = Once(absl::StrCat("pull:", ref->String()), [&] {
+  absl::Status s = pulls_.Do(absl::StrCat("pull:", ref->String()), [&] {
     absl::StatusOr<ImageInfo> info = DoPull(reference, creds);
     if (info.ok()) pulled = *std::move(info);
     return info.status();
@@ -157,105 +97,6 @@ absl::StatusOr<ImageInfo> ImageStore::Pull(const std::string& reference,
   return Get(ref->digest.empty() ? ref->TagReference() : ref->DigestReference());
 }
 
-absl::StatusOr<ImageStore::Resolved> ImageStore::Resolve(const ImageReference& ref,
-                                                         const RegistryCredentials& creds) {
-  const std::string wanted = ref.digest.empty() ? ref.tag : ref.digest;
-  absl::StatusOr<FetchedManifest> top = registry_->FetchManifest(ref, wanted, creds);
-  if (!top.ok()) return top.status();
-  absl::StatusOr<ManifestKind> kind = ClassifyManifest(top->content_type, top->body);
-  if (!kind.ok()) return kind.status();
-  Resolved out;
-  out.top_digest = top->digest;
-  if (absl::Status s = StoreBlob(top->digest, top->body); !s.ok()) return s;
-  out.manifest_blobs.push_back(top->digest);
-  FetchedManifest image_manifest = *std::move(top);
-  if (*kind == ManifestKind::kIndex) {
-    absl::StatusOr<ImageIndex> index = ParseImageIndex(image_manifest.body);
-    if (!index.ok()) return index.status();
-    absl::StatusOr<Descriptor> chosen = SelectPlatform(*index, options_.platforms);
-    if (!chosen.ok()) return chosen.status();
-    absl::StatusOr<FetchedManifest> child =
-        registry_->FetchManifest(ref, chosen->digest.String(), creds);
-    if (!child.ok()) return child.status();
-    absl::StatusOr<ManifestKind> child_kind = ClassifyManifest(child->content_type, child->body);
-    if (!child_kind.ok()) return child_kind.status();
-    if (*child_kind != ManifestKind::kImage) {
-      return absl::InvalidArgumentError("an image index points at another index; not supported");
-    }
-    if (absl::Status s = StoreBlob(child->digest, child->body); !s.ok()) return s;
-    out.manifest_blobs.push_back(child->digest);
-    image_manifest = *std::move(child);
-  }
-  absl::StatusOr<ImageManifest> manifest = ParseImageManifest(image_manifest.body);
-  if (!manifest.ok()) return manifest.status();
-  out.manifest = *std::move(manifest);
-  out.manifest_digest = image_manifest.digest;
-  return out;
-}
-
-absl::Status ImageStore::StoreBlob(const Digest& digest, const std::string& bytes) {
-  if (content_->Has(digest)) return absl::OkStatus();
-  absl::StatusOr<std::unique_ptr<ContentStore::Writer>> w =
-      content_->NewWriter(digest, static_cast<int64_t>(bytes.size()));
-  if (!w.ok()) return w.status();
-  if (absl::Status s = (*w)->Write(bytes.data(), bytes.size()); !s.ok()) return s;
-  return (*w)->Commit();
-}
-
-absl::Status ImageStore::EnsureBlob(const ImageReference& ref, const Descriptor& blob,
-                                    const RegistryCredentials& creds) {
-  return Once(absl::StrCat("blob:", blob.digest.String()), [&]() -> absl::Status {
-    if (content_->Has(blob.digest)) return absl::OkStatus();
-    ContentBlobSink sink(*content_, blob);
-    if (absl::Status s = registry_->FetchBlob(ref, blob, creds, sink); !s.ok()) return s;
-    return sink.Commit();
-  });
-}
-
-absl::Status ImageStore::EnsureLayer(const ImageReference& ref, const Descriptor& blob,
-                                     const Digest& diff_id, const RegistryCredentials& creds) {
-  return Once(absl::StrCat("layer:", diff_id.String()), [&]() -> absl::Status {
-    const bool have_layer = layers_->Has(diff_id);
-    const bool have_blob = content_->Has(blob.digest);
-    if (have_layer && have_blob) return absl::OkStatus();
-    if (have_layer) return EnsureBlob(ref, blob, creds);
-    if (have_blob) {
-      return layers_->UnpackFromContent(*content_, blob, diff_id, options_.unpack);
-    }
-    return layers_->FetchAndUnpack(*registry_, ref, creds, *content_, blob, diff_id,
-                                   options_.unpack);
-  });
-}
-
-absl::Status ImageStore::EnsureLayers(const ImageReference& ref, const ImageManifest& manifest,
-                                      const ImageConfig& config, const RegistryCredentials& creds) {
-  const size_t count = manifest.layers.size();
-  const size_t workers =
-      std::min(count, static_cast<size_t>(std::max(1, options_.max_concurrent_downloads)));
-  std::atomic<size_t> next{0};
-  absl::Mutex error_mu;
-  absl::Status first_error;
-  auto work = [&] {
-    for (size_t i = next++; i < count; i = next++) {
-      absl::Status s = EnsureLayer(ref, manifest.layers[i], config.diff_ids[i], creds);
-      if (!s.ok()) {
-        absl::MutexLock lock(&error_mu);
-        if (first_error.ok()) {
-          first_error = absl::Status(
-              s.code(), absl::StrCat("layer ", i + 1, "/", count, " (",
-                                     manifest.layers[i].digest.String(), "): ", s.message()));
-        }
-        next = count;  // stop handing out work
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (size_t w = 1; w < workers; ++w) threads.emplace_back(work);
-  work();
-  for (std::thread& t : threads) t.join();
-  return first_error;
-}
-
 absl::StatusOr<ImageInfo> ImageStore::DoPull(const std::string& reference,
                                              const RegistryCredentials& creds) {
   absl::StatusOr<ImageReference> ref = ParseImageReference(reference);
@@ -263,22 +104,34 @@ absl::StatusOr<ImageInfo> ImageStore::DoPull(const std::string& reference,
   // "name:tag@digest" pulls and names the digest only, as containerd does.
   if (!ref->digest.empty()) ref->tag.clear();
   const absl::Time start = absl::Now();
-  absl::StatusOr<Resolved> resolved = Resolve(*ref, creds);
-  if (!resolved.ok()) return resolved.status();
-  const Descriptor& config_blob = resolved->manifest.config;
-  if (absl::Status s = EnsureBlob(*ref, config_blob, creds); !s.ok()) return s;
-  absl::StatusOr<std::string> config_json = content_->ReadBlob(config_blob.digest, kMaxConfigBytes);
+  absl::StatusOr<FetchedImage> fetched = fetcher_->Fetch(*ref, creds);
+  if (!fetched.ok()) return fetched.status();
+  // What the fetcher left in the content store is verified (named by its digest); it is
+  // parsed here again, as data from outside this process.
+  absl::StatusOr<std::string> manifest_json =
+      content_->ReadBlob(fetched->manifest_digest, kMaxManifestBytes);
+  if (!manifest_json.ok()) return manifest_json.status();
+  absl::StatusOr<ImageManifest> manifest = ParseImageManifest(*manifest_json);
+  if (!manifest.ok()) return manifest.status();
+  absl::StatusOr<std::string> config_json =
+      content_->ReadBlob(manifest->config.digest, kMaxConfigBytes);
   if (!config_json.ok()) return config_json.status();
   absl::StatusOr<ImageConfig> config = ParseImageConfig(*config_json);
   if (!config.ok()) return config.status();
-  if (config->diff_ids.size() != resolved->manifest.layers.size()) {
+  if (config->diff_ids.size() != manifest->layers.size()) {
     return absl::InvalidArgumentError(absl::StrCat("image config lists ", config->diff_ids.size(),
-                                                   " diff IDs for ",
-                                                   resolved->manifest.layers.size(), " layers"));
+                                                   " diff IDs for ", manifest->layers.size(),
+                                                   " layers"));
   }
-  if (absl::Status s = EnsureLayers(*ref, resolved->manifest, *config, creds); !s.ok()) return s;
+  for (const Digest& diff_id : config->diff_ids) {
+    if (!layers_->Has(diff_id)) {
+      return absl::InternalError(absl::StrCat("the image fetcher reported ", ref->String(),
+                                              " complete, but its layer ", diff_id.String(),
+                                              " is not unpacked"));
+    }
+  }
   ImageInfo info;
-  if (absl::Status s = Record(*ref, *resolved, *config, info); !s.ok()) return s;
+  if (absl::Status s = Record(*ref, *fetched, *manifest, *config, info); !s.ok()) return s;
   Log(LogLevel::kInfo, "pulled image",
       {{"image", ref->String()},
        {"id", info.id},
@@ -287,10 +140,11 @@ absl::StatusOr<ImageInfo> ImageStore::DoPull(const std::string& reference,
   return info;
 }
 
-absl::Status ImageStore::Record(const ImageReference& ref, const Resolved& resolved,
-                                const ImageConfig& config, ImageInfo& out) {
+absl::Status ImageStore::Record(const ImageReference& ref, const FetchedImage& fetched,
+                                const ImageManifest& manifest, const ImageConfig& config,
+                                ImageInfo& out) {
   absl::MutexLock write_lock(&write_mu_);
-  const std::string id = resolved.manifest.config.digest.String();
+  const std::string id = manifest.config.digest.String();
   stockade::v1::ImageRecord record;
   {
     absl::ReaderMutexLock lock(&mu_);
@@ -306,12 +160,12 @@ absl::Status ImageStore::Record(const ImageReference& ref, const Resolved& resol
   std::vector<std::string> digests(record.repo_digests().begin(), record.repo_digests().end());
   const std::string tag_ref = ref.TagReference();
   AddUnique(tags, tag_ref);
-  AddUnique(digests, absl::StrCat(ref.Repository(), "@", resolved.top_digest.String()));
+  AddUnique(digests, absl::StrCat(ref.Repository(), "@", fetched.top_digest.String()));
   record.mutable_repo_tags()->Assign(tags.begin(), tags.end());
   record.mutable_repo_digests()->Assign(digests.begin(), digests.end());
-  uint64_t size = static_cast<uint64_t>(resolved.manifest.config.size);
+  uint64_t size = static_cast<uint64_t>(manifest.config.size);
   record.clear_layer_digests();
-  for (const Descriptor& layer : resolved.manifest.layers) {
+  for (const Descriptor& layer : manifest.layers) {
     size += static_cast<uint64_t>(layer.size);
     record.add_layer_digests(layer.digest.String());
   }
@@ -319,11 +173,11 @@ absl::Status ImageStore::Record(const ImageReference& ref, const Resolved& resol
   record.clear_diff_ids();
   for (const Digest& d : config.diff_ids) record.add_diff_ids(d.String());
   std::vector<std::string> blobs(record.blob_digests().begin(), record.blob_digests().end());
-  for (const Digest& d : resolved.manifest_blobs) AddUnique(blobs, d.String());
+  for (const Digest& d : fetched.manifest_blobs) AddUnique(blobs, d.String());
   AddUnique(blobs, id);
-  for (const Descriptor& layer : resolved.manifest.layers) AddUnique(blobs, layer.digest.String());
+  for (const Descriptor& layer : manifest.layers) AddUnique(blobs, layer.digest.String());
   record.mutable_blob_digests()->Assign(blobs.begin(), blobs.end());
-  record.set_manifest_digest(resolved.manifest_digest.String());
+  record.set_manifest_digest(fetched.manifest_digest.String());
   record.set_user(config.user);
   record.set_pulled_at_unix_nano(absl::GetCurrentTimeNanos());
 
@@ -454,11 +308,8 @@ absl::Status ImageStore::Remove(const std::string& id_or_reference) {
 
 absl::Status ImageStore::CollectGarbage() {
   absl::MutexLock write_lock(&write_mu_);
-  {
-    // A pull in flight has blobs and layers that no record names yet: collect later.
-    absl::MutexLock lock(&flights_mu_);
-    if (!flights_.empty()) return absl::OkStatus();
-  }
+  // A pull in flight has blobs and layers that no record names yet: collect later.
+  if (!pulls_.Idle()) return absl::OkStatus();
   std::set<std::string> blobs, layers;
   {
     absl::ReaderMutexLock lock(&mu_);

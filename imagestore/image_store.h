@@ -1,6 +1,7 @@
-// The node's images: pulls (de-duplicated, layers fetched and unpacked in parallel), the
-// records kubelet sees through the CRI ImageService (RepoTags, RepoDigests, size, user), removal
-// and garbage collection of blobs and layers no image uses any more.
+// The node's images: pulls (de-duplicated; the fetching and unpacking is the ImageFetcher's,
+// in stockaded a puller process), the records kubelet sees through the CRI ImageService
+// (RepoTags, RepoDigests, size, user), removal and garbage collection of blobs and layers no
+// image uses any more.
 #pragma once
 
 #include <cstdint>
@@ -17,19 +18,17 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "imagestore/content_store.h"
+#include "imagestore/image_fetcher.h"
 #include "imagestore/layer_store.h"
 #include "imagestore/manifest.h"
-#include "imagestore/registry_client.h"
+#include "imagestore/single_flight.h"
 #include "state/state_store.h"
 
 namespace stockade {
 
 struct ImageStoreOptions {
-  std::string root;  // content/ and layers/ live here
-  int max_concurrent_downloads = 3;
+  std::string root;                        // content/ and layers/ live here
   std::vector<std::string> pinned_images;  // references kubelet should not garbage-collect
-  UnpackOptions unpack = DefaultUnpackOptions();
-  std::vector<Platform> platforms = HostPlatforms();
   // Layer directories that garbage collection must keep although no image names them (the
   // lower layers of containers whose image was removed). Unset: none.
   std::function<std::set<std::string>()> layer_dirs_in_use;
@@ -55,9 +54,10 @@ struct ImageFsUsage {
 
 class ImageStore {
  public:
+  // `fetcher` fills the stores under `options.root` (content/, layers/), which Open creates.
   static absl::StatusOr<std::unique_ptr<ImageStore>> Open(const ImageStoreOptions& options,
                                                           StateStore& state,
-                                                          std::unique_ptr<Registry> registry);
+                                                          std::unique_ptr<ImageFetcher> fetcher);
 
   // Pulls `reference` (normalised the Docker way); concurrent pulls of the same reference
   // share one download. Returns the image; its id is what kubelet's PullImage wants.
@@ -80,34 +80,24 @@ class ImageStore {
   absl::StatusOr<std::vector<std::string>> LayerPaths(const ImageInfo& image) const;
 
  private:
-  ImageStore(ImageStoreOptions options, StateStore& state, std::unique_ptr<Registry> registry,
+  ImageStore(ImageStoreOptions options, StateStore& state, std::unique_ptr<ImageFetcher> fetcher,
              std::unique_ptr<ContentStore> content, std::unique_ptr<LayerStore> layers)
       : options_(std::move(options)),
         state_(state),
-        registry_(std::move(registry)),
+        fetcher_(std::move(fetcher)),
         content_(std::move(content)),
         layers_(std::move(layers)) {}
 
-  struct Resolved;
   absl::StatusOr<ImageInfo> DoPull(const std::string& reference, const RegistryCredentials& creds);
-  absl::StatusOr<Resolved> Resolve(const struct ImageReference& ref,
-                                   const RegistryCredentials& creds);
-  absl::Status StoreBlob(const Digest& digest, const std::string& bytes);
-  absl::Status EnsureBlob(const struct ImageReference& ref, const Descriptor& blob,
-                          const RegistryCredentials& creds);
-  absl::Status EnsureLayers(const struct ImageReference& ref, const ImageManifest& manifest,
-                            const ImageConfig& config, const RegistryCredentials& creds);
-  absl::Status EnsureLayer(const struct ImageReference& ref, const Descriptor& blob,
-                           const Digest& diff_id, const RegistryCredentials& creds);
-  absl::Status Record(const struct ImageReference& ref, const Resolved& resolved,
-                      const ImageConfig& config, ImageInfo& out);
+  absl::Status Record(const struct ImageReference& ref, const FetchedImage& fetched,
+                      const ImageManifest& manifest, const ImageConfig& config, ImageInfo& out);
   std::optional<std::string> FindIdLocked(const std::string& id_or_reference) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   bool IsPinned(const ImageInfo& image) const;
 
   ImageStoreOptions options_;
   StateStore& state_;
-  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<ImageFetcher> fetcher_;
   std::unique_ptr<ContentStore> content_;
   std::unique_ptr<LayerStore> layers_;
 
@@ -116,12 +106,8 @@ class ImageStore {
   // Serialises record changes and garbage collection against each other.
   absl::Mutex write_mu_;
 
-  // In-flight pulls and layer fetches, so concurrent callers share one.
-  struct Flight;
-  absl::Mutex flights_mu_;
-  std::map<std::string, std::shared_ptr<Flight>> flights_ ABSL_GUARDED_BY(flights_mu_);
-  template <typename Fn>
-  absl::Status Once(const std::string& key, Fn&& fn);
+  // In-flight pulls, so concurrent callers of one reference share one.
+  SingleFlight pulls_;
 };
 
 // The CRI's uid/username split of an image config's User ("1000" -> uid 1000; "app" ->

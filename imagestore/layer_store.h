@@ -1,6 +1,7 @@
 // Unpacked layers, one directory per diff ID: `<root>/sha256/<hex>`, each usable as an
 // overlayfs lower dir. A layer is unpacked into `<root>/tmp-*` and renamed into place only
-// when its diff ID has been verified, so a crash never leaves a half layer visible.
+// when its diff ID has been verified, so a crash never leaves a half layer visible. The
+// unpacking itself (libarchive, the registry) is in layer_fetch.h, which only the puller links.
 #pragma once
 
 #include <memory>
@@ -8,12 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "imagestore/content_store.h"
 #include "imagestore/digest.h"
-#include "imagestore/layer_unpacker.h"
-#include "imagestore/manifest.h"
-#include "imagestore/reference.h"
-#include "imagestore/registry_client.h"
 
 namespace stockade {
 
@@ -21,33 +17,33 @@ class LayerStore {
  public:
   // Creates the directories and removes unfinished unpacks left by a crash.
   static absl::StatusOr<std::unique_ptr<LayerStore>> Open(const std::string& root);
+  // The store another process opened, for an unpacker of its own (the puller): nothing is
+  // removed, and this unpacker's temp dirs carry `temp_tag` so that its owner can remove them
+  // (RemoveTemps) if it dies.
+  static absl::StatusOr<std::unique_ptr<LayerStore>> Attach(const std::string& root,
+                                                            const std::string& temp_tag);
+  // Removes the temp dirs of the unpacker that was given `temp_tag`.
+  void RemoveTemps(const std::string& temp_tag) const;
 
   std::string LayerPath(const Digest& diff_id) const;
   bool Has(const Digest& diff_id) const;
   absl::Status Remove(const Digest& diff_id);
   absl::StatusOr<std::vector<Digest>> List() const;
 
-  // Unpacks a layer whose blob is already in `content`.
-  absl::Status UnpackFromContent(const ContentStore& content, const Descriptor& blob,
-                                 const Digest& diff_id, const UnpackOptions& options);
-
-  // Downloads a layer blob into `content` and unpacks it while it streams in: the bytes go to
-  // the content store's writer and, through a bounded queue, to the unpacker on another
-  // thread; both digests (blob and diff ID) are verified before either is published.
-  absl::Status FetchAndUnpack(Registry& registry, const ImageReference& image,
-                              const RegistryCredentials& creds, ContentStore& content,
-                              const Descriptor& blob, const Digest& diff_id,
-                              const UnpackOptions& options);
+  // For unpackers (layer_fetch.h): a new, empty temp dir on the store's filesystem, and the
+  // rename that publishes it as the layer `diff_id` once verified (a layer another pull
+  // published first wins, and the temp dir is removed).
+  absl::StatusOr<std::string> NewTempDir() const;
+  absl::Status Publish(const std::string& temp_dir, const Digest& diff_id) const;
 
   const std::string& root() const { return root_; }
 
  private:
-  friend class UnpackingBlobSink;
-  explicit LayerStore(std::string root) : root_(std::move(root)) {}
-  absl::StatusOr<std::string> NewTempDir() const;
-  absl::Status Publish(const std::string& temp_dir, const Digest& diff_id) const;
+  LayerStore(std::string root, std::string temp_prefix)
+      : root_(std::move(root)), temp_prefix_(std::move(temp_prefix)) {}
 
   std::string root_;
+  std::string temp_prefix_;  // of temp dir names: "tmp-" or "tmp-<tag>-"
 };
 
 }  // namespace stockade

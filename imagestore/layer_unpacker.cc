@@ -364,13 +364,6 @@ class Extractor {
 
 }  // namespace
 
-UnpackOptions DefaultUnpackOptions() {
-  UnpackOptions o;
-  o.restore_owners = ::geteuid() == 0;
-  o.allow_device_nodes = ::geteuid() == 0;
-  return o;
-}
-
 absl::StatusOr<UnpackResult> UnpackLayer(ByteSource& tar_stream, const std::string& dest,
                                          const UnpackOptions& options) {
   TarFeed feed;

@@ -11,20 +11,9 @@
 #include "absl/status/statusor.h"
 #include "imagestore/byte_source.h"
 #include "imagestore/digest.h"
-#include "imagestore/whiteouts.h"
+#include "imagestore/unpack_options.h"
 
 namespace stockade {
-
-struct UnpackOptions {
-  WhiteoutMode whiteouts = WhiteoutMode::kOverlay;
-  bool restore_owners = false;       // chown to the tar's numeric uid/gid (root only)
-  bool allow_device_nodes = false;   // create char/block devices (root only); else skipped
-  uint64_t max_bytes = 64ull << 30;  // uncompressed tar bytes (a tar bomb guard)
-  uint64_t max_entries = 4u << 20;
-};
-
-// Options for the running process: owners and device nodes when running as root.
-UnpackOptions DefaultUnpackOptions();
 
 struct UnpackResult {
   Digest diff_id = Digest::FromSha256Hex("");

@@ -7,10 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/state_dir_lock.h"
-#include "imagestore/http_client.h"
 #include "imagestore/image_store.h"
-#include "imagestore/registry_client.h"
-#include "imagestore/registry_hosts.h"
+#include "imagestore/process_image_fetcher.h"
 #include "runtime/cni_pod_network.h"
 #include "runtime/platform_backend.h"
 #include "runtime/runtime_core.h"
@@ -36,7 +34,6 @@ struct NodeRuntime::Parts {
   std::optional<StateDirLock> lock;
   std::unique_ptr<StateStore> store;
   std::unique_ptr<RuntimeSettings> settings;
-  std::unique_ptr<RegistryHosts> registry_hosts;
   std::unique_ptr<ImageStore> images;
   std::optional<PlatformBackend> platform;
   std::unique_ptr<ContainerImageSource> image_source;
@@ -64,27 +61,34 @@ absl::StatusOr<std::unique_ptr<NodeRuntime>> NodeRuntime::Open(const Config& con
   if (!settings.ok()) return settings.status();
   p->settings = *std::move(settings);
 
-  InitHttpClient();
-  p->registry_hosts =
-      std::make_unique<RegistryHosts>(config.images.registries, config.images.registry_config_dir);
-  RegistryClientOptions registry_options;
-  registry_options.progress_timeout = config.images.pull_progress_timeout;
-  ImageStoreOptions image_options;
-  image_options.root = absl::StrCat(config.state_dir, "/images");
-  image_options.max_concurrent_downloads = config.images.max_concurrent_downloads;
-  image_options.pinned_images = config.images.pinned;
-  image_options.unpack.whiteouts = PlatformLayerWhiteouts();
-  StateStore& state = *p->store;
-  image_options.layer_dirs_in_use = [&state] { return LayerDirsInUse(state); };
-  absl::StatusOr<std::unique_ptr<ImageStore>> images = ImageStore::Open(
-      image_options, *p->store, NewDistributionRegistry(*p->registry_hosts, registry_options));
-  if (!images.ok()) return images.status();
-  p->images = *std::move(images);
-
   absl::StatusOr<PlatformBackend> platform = OpenPlatformBackend(
       {config.state_dir, config.run_dir, shim_path, config.storage.zfs_dataset});
   if (!platform.ok()) return platform.status();
   p->platform = *std::move(platform);
+
+  ImageStoreOptions image_options;
+  image_options.root = absl::StrCat(config.state_dir, "/images");
+  image_options.pinned_images = config.images.pinned;
+  StateStore& state = *p->store;
+  image_options.layer_dirs_in_use = [&state] { return LayerDirsInUse(state); };
+  // Pulls run in stockade-puller, installed with the shim: no registry client, TLS stack or
+  // layer unpacker in this process.
+  PullerConfig puller;
+  puller.root = image_options.root;
+  puller.max_concurrent_downloads = config.images.max_concurrent_downloads;
+  puller.unpack.whiteouts = PlatformLayerWhiteouts();
+  puller.registries = config.images.registries;
+  puller.registry_config_dir = config.images.registry_config_dir;
+  puller.progress_timeout = config.images.pull_progress_timeout;
+  const std::string puller_path = absl::StrCat(p->platform->helper_dir, "/stockade-puller");
+  absl::StatusOr<std::unique_ptr<ProcessImageFetcher>> fetcher =
+      ProcessImageFetcher::Create(puller_path, puller);
+  if (!fetcher.ok()) return fetcher.status();
+  absl::StatusOr<std::unique_ptr<ImageStore>> images =
+      ImageStore::Open(image_options, *p->store, *std::move(fetcher));
+  if (!images.ok()) return images.status();
+  p->images = *std::move(images);
+
   p->image_source = NewStoreImageSource(*p->images);
   p->network = NewCniPodNetwork({config.cni.conf_dir, config.cni.bin_dirs}, *p->settings);
   RuntimeCoreOptions core_options;

@@ -27,6 +27,7 @@ struct PlatformBackend {
   std::unique_ptr<ResourceLimiter> limiter;
   std::unique_ptr<Snapshotter> snapshotter;
   std::string netns_dir;
+  std::string helper_dir;  // where stockade-shim is, and the other helpers installed with it
   std::function<std::string(const std::string& pod_id)> pod_network_handle;  // unset: netns_dir's
   std::vector<NodeCondition> conditions;  // what the OS lacks that some pods need
   int oom_score_adj = 0;                  // the daemon's own: the floor for its containers

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-scripts/build.sh release stockaded stockade-shim stockade-bridge
+scripts/build.sh release stockaded stockade-shim stockade-puller stockade-bridge
 socket=/run/stockade/stockade.sock
 config_given=0
 for ((i = 1; i <= $#; i++)); do

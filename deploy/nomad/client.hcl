@@ -1,7 +1,9 @@
-# A Nomad client that runs tasks in stockade jails. Install the plugin and its shim:
+# A Nomad client that runs tasks in stockade jails. Install the plugin, its shim and its puller:
 #   install -D -m 0755 build/release/bin/nomad-driver-stockade /opt/nomad/plugins/nomad-driver-stockade
 #   install -D -m 0755 build/release/bin/stockade-shim /usr/local/libexec/stockade/stockade-shim
-# (the shim outside plugin_dir: Nomad starts every executable there as a plugin).
+#   install -D -m 0755 build/release/bin/stockade-puller /usr/local/libexec/stockade/stockade-puller
+# (the helpers outside plugin_dir: Nomad starts every executable there as a plugin; the driver
+# finds stockade-puller next to the shim).
 # Nomad's client must run as root for the driver to make jails.
 
 data_dir   = "/opt/nomad/data"

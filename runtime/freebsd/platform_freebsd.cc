@@ -61,6 +61,7 @@ absl::StatusOr<PlatformBackend> OpenPlatformBackend(const PlatformOptions& optio
   out.snapshotter = *std::move(snapshotter);
   // CNI_NETNS names the pod's VNET jail; stockade-bridge moves the epair's end into it.
   out.netns_dir = absl::StrCat(options.run_dir, "/netns");
+  out.helper_dir = std::filesystem::path(shim).parent_path().string();
   out.pod_network_handle = [](const std::string& pod_id) { return freebsd::PodJailName(pod_id); };
   out.conditions = freebsd::KernelConditions(features);
   return out;

@@ -34,6 +34,7 @@ absl::StatusOr<PlatformBackend> OpenPlatformBackend(const PlatformOptions& optio
   std::shared_ptr<LinuxCgroups> cgroups = LinuxCgroups::Detect();
   PlatformBackend out;
   out.netns_dir = absl::StrCat(options.run_dir, "/netns");
+  out.helper_dir = std::filesystem::path(shim).parent_path().string();
   out.jails = NewLinuxJailBackend({shim, out.netns_dir}, *cgroups);
   out.limiter = NewCgroupResourceLimiter(*cgroups);
   absl::StatusOr<std::unique_ptr<Snapshotter>> snapshotter =
