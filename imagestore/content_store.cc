@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/remove_tree.h"
 #include "common/writeback.h"
 
 namespace stockade {
@@ -50,10 +51,7 @@ absl::StatusOr<std::unique_ptr<ContentStore>> ContentStore::Open(const std::stri
     if (ec) return ErrnoError(ec.value(), absl::StrCat("create ", dir));
   }
   // Whatever is in ingest/ was being written when the daemon stopped: never published.
-  for (auto it = std::filesystem::directory_iterator(root + "/ingest", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    std::filesystem::remove_all(it->path(), ec);
-  }
+  RemoveEntriesStartingWith(root + "/ingest", "");
   return std::unique_ptr<ContentStore>(new ContentStore(root, ""));
 }
 
@@ -69,18 +67,15 @@ absl::StatusOr<std::unique_ptr<ContentStore>> ContentStore::Attach(const std::st
       new ContentStore(root, temp_tag.empty() ? "" : absl::StrCat(temp_tag, ".")));
 }
 
-void ContentStore::RemoveTemps(const std::string& temp_tag) const {
+void ContentStore::RemoveTemps(const std::string& root, const std::string& temp_tag) {
   if (temp_tag.empty()) return;
-  const std::string prefix = absl::StrCat(temp_tag, ".");
+  const std::string ingest = root + "/ingest";
+  RemoveEntriesStartingWith(ingest, absl::StrCat(temp_tag, "."));
+  // A writer that died held its locks until then; those nobody holds now are removed.
   std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(root_ + "/ingest", ec);
+  for (auto it = std::filesystem::directory_iterator(ingest, ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (absl::StartsWith(name, prefix)) {
-      std::error_code ignored;
-      std::filesystem::remove_all(it->path(), ignored);
-    } else if (absl::StartsWith(name, "lock-")) {
-      // A writer that died held its locks until then; those nobody holds now are removed.
+    if (absl::StartsWith(it->path().filename().string(), "lock-")) {
       FileLock::RemoveIfFree(it->path().string());
     }
   }

@@ -24,8 +24,8 @@ class ContentStore {
   // (RemoveTemps) if it dies.
   static absl::StatusOr<std::unique_ptr<ContentStore>> Attach(const std::string& root,
                                                               const std::string& temp_tag);
-  // Removes the temp files of the writer that was given `temp_tag`.
-  void RemoveTemps(const std::string& temp_tag) const;
+  // Removes the temp files of the writer that was given `temp_tag`, in the store at `root`.
+  static void RemoveTemps(const std::string& root, const std::string& temp_tag);
 
   // Receives one blob. Destroying it without Commit() removes the temp file.
   class Writer {

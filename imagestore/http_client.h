@@ -45,7 +45,8 @@ struct HttpResponse {
   std::string Header(absl::string_view name) const;
 };
 
-// Call once per process before any request (curl_global_init is not thread-safe).
+// The first request calls it (once, under std::call_once: curl_global_init is not
+// thread-safe); a process may call it earlier.
 void InitHttpClient();
 
 // Transport failures (refused, reset, TLS, stalled) are Unavailable or DeadlineExceeded with

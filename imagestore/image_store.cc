@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <set>
 
-#include "absl/strings/ascii.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -87,6 +87,9 @@ absl::StatusOr<ImageInfo> ImageStore::Pull(const std::string& reference,
   if (!ref.ok()) return ref.status();
   ImageInfo pulled;
   absl::Status s = pulls_.Do(absl::StrCat("pull:", ref->String()), [&] {
+    // Garbage collection waits for no pull, and no pull starts while it deletes: what a pull
+    // finds already there must still be there when it records the image.
+    absl::ReaderMutexLock no_collection(&collect_mu_);
     absl::StatusOr<ImageInfo> info = DoPull(reference, creds);
     if (info.ok()) pulled = *std::move(info);
     return info.status();
@@ -309,7 +312,8 @@ absl::Status ImageStore::Remove(const std::string& id_or_reference) {
 absl::Status ImageStore::CollectGarbage() {
   absl::MutexLock write_lock(&write_mu_);
   // A pull in flight has blobs and layers that no record names yet: collect later.
-  if (!pulls_.Idle()) return absl::OkStatus();
+  if (!collect_mu_.WriterTryLock()) return absl::OkStatus();
+  absl::Cleanup unlock = [&] { collect_mu_.WriterUnlock(); };
   std::set<std::string> blobs, layers;
   {
     absl::ReaderMutexLock lock(&mu_);

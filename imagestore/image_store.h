@@ -108,6 +108,8 @@ class ImageStore {
 
   // In-flight pulls, so concurrent callers of one reference share one.
   SingleFlight pulls_;
+  // Held shared by every pull, exclusively by garbage collection (which skips when it cannot).
+  absl::Mutex collect_mu_;
 };
 
 // The CRI's uid/username split of an image config's User ("1000" -> uid 1000; "app" ->

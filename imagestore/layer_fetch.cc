@@ -2,22 +2,17 @@
 
 #include <fcntl.h>
 
-#include <filesystem>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/remove_tree.h"
 #include "common/unique_fd.h"
 #include "imagestore/byte_source.h"
 #include "imagestore/chunk_queue.h"
 
 namespace stockade {
 namespace {
-
-void RemoveTree(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-}
 
 // A non-owning view of a shared queue, for the decompressor that wants to own its input.
 class QueueReader : public ByteSource {
@@ -91,7 +86,7 @@ class UnpackingBlobSink : public BlobSink {
     absl::Status s = unpacked_.ok() ? CheckDiffId(*unpacked_, diff_id) : unpacked_.status();
     if (s.ok()) s = writer_->Commit();
     if (s.ok()) s = layers_.Publish(temp_dir_, diff_id);
-    if (!s.ok()) RemoveTree(temp_dir_);
+    if (!s.ok()) RemoveTreeQuietly(temp_dir_);
     writer_.reset();
     queue_.reset();
     return s;
@@ -101,7 +96,7 @@ class UnpackingBlobSink : public BlobSink {
     if (!queue_) return;
     queue_->Fail(std::move(why));
     unpacker_.join();
-    RemoveTree(temp_dir_);
+    RemoveTreeQuietly(temp_dir_);
     writer_.reset();
     queue_.reset();
   }
@@ -151,7 +146,7 @@ absl::Status UnpackLayerFromContent(LayerStore& layers, const ContentStore& cont
   absl::StatusOr<UnpackResult> result = UnpackLayer(*tar, *temp, options);
   absl::Status s = result.ok() ? CheckDiffId(*result, diff_id) : result.status();
   if (s.ok()) s = layers.Publish(*temp, diff_id);
-  if (!s.ok()) RemoveTree(*temp);
+  if (!s.ok()) RemoveTreeQuietly(*temp);
   return s;
 }
 

@@ -6,27 +6,11 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/remove_tree.h"
 
 namespace stockade {
-namespace {
-
-void RemoveTree(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-}
-
-void RemoveEntriesStartingWith(const std::string& dir, const std::string& prefix) {
-  std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(dir, ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    if (absl::StartsWith(it->path().filename().string(), prefix)) RemoveTree(it->path());
-  }
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<LayerStore>> LayerStore::Open(const std::string& root) {
   std::error_code ec;
@@ -48,8 +32,8 @@ absl::StatusOr<std::unique_ptr<LayerStore>> LayerStore::Attach(const std::string
       new LayerStore(root, temp_tag.empty() ? "tmp-" : absl::StrCat("tmp-", temp_tag, "-")));
 }
 
-void LayerStore::RemoveTemps(const std::string& temp_tag) const {
-  if (!temp_tag.empty()) RemoveEntriesStartingWith(root_, absl::StrCat("tmp-", temp_tag, "-"));
+void LayerStore::RemoveTemps(const std::string& root, const std::string& temp_tag) {
+  if (!temp_tag.empty()) RemoveEntriesStartingWith(root, absl::StrCat("tmp-", temp_tag, "-"));
 }
 
 std::string LayerStore::LayerPath(const Digest& diff_id) const {
@@ -66,12 +50,12 @@ absl::Status LayerStore::Remove(const Digest& diff_id) {
   // half-deleted layer under its real name.
   absl::StatusOr<std::string> temp = NewTempDir();
   if (!temp.ok()) return temp.status();
-  RemoveTree(*temp);
+  RemoveTreeQuietly(*temp);
   if (::rename(LayerPath(diff_id).c_str(), temp->c_str()) != 0) {
     if (errno == ENOENT) return absl::OkStatus();
     return ErrnoError(errno, absl::StrCat("remove layer ", diff_id.String()));
   }
-  RemoveTree(*temp);
+  RemoveTreeQuietly(*temp);
   return absl::OkStatus();
 }
 
@@ -93,7 +77,7 @@ absl::Status LayerStore::Publish(const std::string& temp_dir, const Digest& diff
   const std::string final_path = LayerPath(diff_id);
   if (::rename(temp_dir.c_str(), final_path.c_str()) != 0) {
     if (errno == EEXIST || errno == ENOTEMPTY) {  // another pull published it first
-      RemoveTree(temp_dir);
+      RemoveTreeQuietly(temp_dir);
       return absl::OkStatus();
     }
     return ErrnoError(errno, absl::StrCat("publish layer ", final_path));

@@ -22,8 +22,8 @@ class LayerStore {
   // (RemoveTemps) if it dies.
   static absl::StatusOr<std::unique_ptr<LayerStore>> Attach(const std::string& root,
                                                             const std::string& temp_tag);
-  // Removes the temp dirs of the unpacker that was given `temp_tag`.
-  void RemoveTemps(const std::string& temp_tag) const;
+  // Removes the temp dirs of the unpacker that was given `temp_tag`, in the store at `root`.
+  static void RemoveTemps(const std::string& root, const std::string& temp_tag);
 
   std::string LayerPath(const Digest& diff_id) const;
   bool Has(const Digest& diff_id) const;

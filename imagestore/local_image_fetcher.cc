@@ -84,33 +84,31 @@ absl::Status LocalImageFetcher::StoreBlob(const Digest& digest, const std::strin
 
 absl::Status LocalImageFetcher::EnsureBlob(const ImageReference& ref, const Descriptor& blob,
                                            const RegistryCredentials& creds) {
-  return flights_.Do(absl::StrCat("blob:", blob.digest.String()), [&]() -> absl::Status {
-    if (content_.Has(blob.digest)) return absl::OkStatus();
-    absl::StatusOr<FileLock> lock = content_.LockTransfer("blob", blob.digest);
-    if (!lock.ok()) return lock.status();
-    if (content_.Has(blob.digest)) return absl::OkStatus();  // another puller fetched it
-    ContentBlobSink sink(content_, blob);
-    if (absl::Status s = registry_->FetchBlob(ref, blob, creds, sink); !s.ok()) return s;
-    return sink.Commit();
-  });
+  if (content_.Has(blob.digest)) return absl::OkStatus();
+  // One transfer of a blob at a time, across pullers and this puller's threads alike.
+  absl::StatusOr<FileLock> lock = content_.LockTransfer("blob", blob.digest);
+  if (!lock.ok()) return lock.status();
+  if (content_.Has(blob.digest)) return absl::OkStatus();  // fetched while we waited
+  ContentBlobSink sink(content_, blob);
+  if (absl::Status s = registry_->FetchBlob(ref, blob, creds, sink); !s.ok()) return s;
+  return sink.Commit();
 }
 
 absl::Status LocalImageFetcher::EnsureLayer(const ImageReference& ref, const Descriptor& blob,
                                             const Digest& diff_id,
                                             const RegistryCredentials& creds) {
-  return flights_.Do(absl::StrCat("layer:", diff_id.String()), [&]() -> absl::Status {
-    if (layers_.Has(diff_id) && content_.Has(blob.digest)) return absl::OkStatus();
-    // Another puller (another image with this layer) may be fetching it: wait for it.
-    absl::StatusOr<FileLock> lock = content_.LockTransfer("layer", diff_id);
-    if (!lock.ok()) return lock.status();
-    const bool have_layer = layers_.Has(diff_id);
-    const bool have_blob = content_.Has(blob.digest);
-    if (have_layer && have_blob) return absl::OkStatus();
-    if (have_layer) return EnsureBlob(ref, blob, creds);
-    if (have_blob) return UnpackLayerFromContent(layers_, content_, blob, diff_id, options_.unpack);
-    return FetchAndUnpackLayer(layers_, *registry_, ref, creds, content_, blob, diff_id,
-                               options_.unpack);
-  });
+  if (layers_.Has(diff_id) && content_.Has(blob.digest)) return absl::OkStatus();
+  // Another puller (another image with this layer), or another thread of this one (a layer
+  // listed twice), may be fetching it: flock locks of separate opens exclude each other.
+  absl::StatusOr<FileLock> lock = content_.LockTransfer("layer", diff_id);
+  if (!lock.ok()) return lock.status();
+  const bool have_layer = layers_.Has(diff_id);
+  const bool have_blob = content_.Has(blob.digest);
+  if (have_layer && have_blob) return absl::OkStatus();
+  if (have_layer) return EnsureBlob(ref, blob, creds);
+  if (have_blob) return UnpackLayerFromContent(layers_, content_, blob, diff_id, options_.unpack);
+  return FetchAndUnpackLayer(layers_, *registry_, ref, creds, content_, blob, diff_id,
+                             options_.unpack);
 }
 
 absl::Status LocalImageFetcher::EnsureLayers(const ImageReference& ref,

@@ -1,5 +1,6 @@
 // ImageFetcher in the calling process: the registry client, layers downloaded and unpacked
-// in parallel, and concurrent fetches of one blob or layer sharing one transfer. The puller
+// in parallel, and one transfer of a blob or layer at a time (a lock file in ingest/), so
+// that concurrent pulls of images sharing it fetch it once. The puller
 // process runs it; nothing else should (stockaded keeps libcurl and libarchive out of its
 // address space by running the puller).
 #pragma once
@@ -13,7 +14,6 @@
 #include "imagestore/layer_store.h"
 #include "imagestore/manifest.h"
 #include "imagestore/registry_client.h"
-#include "imagestore/single_flight.h"
 #include "imagestore/unpack_options.h"
 
 namespace stockade {
@@ -51,9 +51,6 @@ class LocalImageFetcher : public ImageFetcher {
   std::unique_ptr<Registry> registry_;
   ContentStore& content_;
   LayerStore& layers_;
-
-  // Blob and layer transfers in flight, so concurrent callers share one.
-  SingleFlight flights_;
 };
 
 }  // namespace stockade

@@ -34,15 +34,6 @@ absl::StatusOr<std::unique_ptr<ProcessImageFetcher>> ProcessImageFetcher::Create
       new ProcessImageFetcher(std::move(puller_path), std::move(config)));
 }
 
-void ProcessImageFetcher::RemoveTemps(const std::string& temp_tag) const {
-  absl::StatusOr<std::unique_ptr<ContentStore>> content =
-      ContentStore::Attach(config_.root + "/content", "");
-  if (content.ok()) (*content)->RemoveTemps(temp_tag);
-  absl::StatusOr<std::unique_ptr<LayerStore>> layers =
-      LayerStore::Attach(config_.root + "/layers", "");
-  if (layers.ok()) (*layers)->RemoveTemps(temp_tag);
-}
-
 absl::StatusOr<FetchedImage> ProcessImageFetcher::Fetch(const ImageReference& image,
                                                         const RegistryCredentials& creds) {
   PullRequest request;
@@ -54,29 +45,26 @@ absl::StatusOr<FetchedImage> ProcessImageFetcher::Fetch(const ImageReference& im
   request.temp_tag = absl::StrCat("pull", ::getpid(), "-", ++pulls_);
   request.parent_pid = ::getpid();
   absl::StatusOr<CommandResult> ran = RunCommand({puller_path_}, EncodePullRequest(request));
-  if (!ran.ok()) {
+  if (absl::IsNotFound(ran.status())) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot run the image puller ", puller_path_, ": ", ran.status().message(),
                      "; install stockade-puller next to stockade-shim"));
   }
+  if (!ran.ok()) return ran.status();
   LogFormattedLines(ran->err);
-  absl::StatusOr<FetchedImage> result;
-  if (ran->exit_code != 0) {
+  if (ran->exit_code == 0) return DecodePullResult(ran->out);
+  {
     const std::string how = ran->exit_code > 128
                                 ? absl::StrCat("was killed by signal ", ran->exit_code - 128)
                                 : absl::StrCat("exited with code ", ran->exit_code);
     const absl::string_view said = LastLine(ran->err);
-    result = absl::InternalError(absl::StrCat("the image puller ", puller_path_, " ", how,
-                                              " while pulling ", request.reference,
-                                              said.empty() ? "" : ": ", said));
-  } else {
-    result = DecodePullResult(ran->out);
-  }
-  if (!result.ok()) {
     // The puller removes its own temp files when it fails; not when it is killed.
-    RemoveTemps(request.temp_tag);
+    ContentStore::RemoveTemps(config_.root + "/content", request.temp_tag);
+    LayerStore::RemoveTemps(config_.root + "/layers", request.temp_tag);
+    return absl::InternalError(absl::StrCat("the image puller ", puller_path_, " ", how,
+                                            " while pulling ", request.reference,
+                                            said.empty() ? "" : ": ", said));
   }
-  return result;
 }
 
 }  // namespace stockade

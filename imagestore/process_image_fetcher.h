@@ -2,7 +2,8 @@
 // libcurl and its TLS stack, the decompressors and libarchive run there, not in the daemon.
 // The daemon's memory stays what its RPCs need (a pull used to leave ~8 MiB of code and heap
 // mapped in it for good), and a bug that a hostile layer finds in a decompressor or in
-// libarchive is in a short-lived process that holds no daemon state.
+// libarchive is in a short-lived process that holds no daemon state (it still runs as root
+// with the image store writable: no sandbox of its own yet).
 //
 // The puller writes into the image store's directories, as the daemon's own threads did; its
 // temp files carry a tag of this pull, so that a puller that dies (OOM killer, a crash) leaves
@@ -30,8 +31,6 @@ class ProcessImageFetcher : public ImageFetcher {
  private:
   ProcessImageFetcher(std::string puller_path, PullerConfig config)
       : puller_path_(std::move(puller_path)), config_(std::move(config)) {}
-  // What a puller that was killed left in the stores.
-  void RemoveTemps(const std::string& temp_tag) const;
 
   const std::string puller_path_;
   const PullerConfig config_;

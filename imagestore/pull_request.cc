@@ -1,6 +1,7 @@
 #include "imagestore/pull_request.h"
 
 #include <cctype>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
@@ -97,7 +98,7 @@ absl::Status DecodeConfig(const Json& j, PullerConfig& c) {
     if (!s.ok()) return s;
   }
   bool known = false;
-  for (int i = 0; i < 3; ++i) {
+  for (size_t i = 0; i < std::size(kWhiteoutNames); ++i) {
     if (whiteouts == kWhiteoutNames[i]) {
       c.unpack.whiteouts = static_cast<WhiteoutMode>(i);
       known = true;

@@ -14,7 +14,6 @@
 #include "common/logging.h"
 #include "common/parent_death.h"
 #include "imagestore/content_store.h"
-#include "imagestore/http_client.h"
 #include "imagestore/layer_store.h"
 #include "imagestore/local_image_fetcher.h"
 #include "imagestore/pull_request.h"
@@ -61,7 +60,6 @@ absl::StatusOr<FetchedImage> Pull(const PullRequest& request, ContentStore& cont
                                   LayerStore& layers) {
   absl::StatusOr<ImageReference> ref = ParseImageReference(request.reference);
   if (!ref.ok()) return ref.status();
-  InitHttpClient();
   const RegistryHosts hosts(request.config.registries, request.config.registry_config_dir);
   RegistryClientOptions client;
   client.progress_timeout = request.config.progress_timeout;
@@ -91,9 +89,9 @@ int Main() {
   absl::StatusOr<FetchedImage> result = !content.ok()  ? content.status()
                                         : !layers.ok() ? layers.status()
                                                        : Pull(*request, **content, **layers);
-  if (!result.ok() && content.ok() && layers.ok()) {
-    (*content)->RemoveTemps(tag);
-    (*layers)->RemoveTemps(tag);
+  if (!result.ok()) {
+    ContentStore::RemoveTemps(root + "/content", tag);
+    LayerStore::RemoveTemps(root + "/layers", tag);
   }
   return WriteAll(EncodePullResult(result)) ? 0 : 1;
 }

@@ -1,6 +1,5 @@
 // Concurrent callers of one key share one run of the work: the first runs it, the others wait
-// for its result. (Pulls of one reference in the image store; transfers of one blob or layer
-// in the fetcher.)
+// for its result (pulls of one reference in the image store).
 #pragma once
 
 #include <map>
@@ -40,18 +39,12 @@ class SingleFlight {
     return flight->result;
   }
 
-  // No work in flight.
-  bool Idle() const {
-    absl::MutexLock lock(&mu_);
-    return flights_.empty();
-  }
-
  private:
   struct Flight {
     absl::Notification done;
     absl::Status result;
   };
-  mutable absl::Mutex mu_;
+  absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Flight>> flights_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -99,10 +99,7 @@ std::string NftScript(const std::vector<std::string>& commands) {
 
 // The family's shared table (sets, maps, chains, rules), made once, and this network's subnets
 // added to its sets. Under a lock of its own: networks with different IPAM locks share it.
-// `listings` gets each family's table as listed (empty for a table just made), for the hostPort
-// elements that follow.
-absl::Status EnsureNat(Nftables& nft, const BridgeConfig& config,
-                       std::map<NftFamily, std::string>& listings) {
+absl::Status EnsureNat(Nftables& nft, const BridgeConfig& config) {
   absl::StatusOr<AddressAllocator> table_lock = AddressAllocator::Lock(config.data_dir, ".nft");
   if (!table_lock.ok()) return table_lock.status();
   for (const AddressRange& range : config.ranges) {
@@ -117,9 +114,29 @@ absl::Status EnsureNat(Nftables& nft, const BridgeConfig& config,
       listing.clear();
     }
     const std::vector<std::string> additions = NftAddSubnet(range.subnet, config.ip_masq, listing);
-    listings[family] = std::move(listing);
     if (additions.empty()) continue;
     if (absl::Status s = nft.Run(NftScript(additions)); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// The hostPort elements of `address`: added (taking over keys that another address still holds,
+// whose DEL never came), or removed where they still point at it. Listing and change under the
+// table's lock, so that a DEL between them cannot make the change refer to a gone element.
+absl::Status ChangeHostPorts(Nftables& nft, const BridgeConfig& config, const std::string& address,
+                             bool add) {
+  absl::StatusOr<AddressAllocator> table_lock = AddressAllocator::Lock(config.data_dir, ".nft");
+  if (!table_lock.ok()) return table_lock.status();
+  std::string listing;
+  nft.Run(absl::StrCat("list table ", NftFamilyName(FamilyOf(address)), " stockade"), &listing)
+      .IgnoreError();
+  if (add) {
+    const std::vector<std::string> elements =
+        NftAddHostPorts(config.port_mappings, address, listing);
+    return elements.empty() ? absl::OkStatus() : nft.Run(NftScript(elements));
+  }
+  for (const std::string& c : NftDeleteHostPorts(config.port_mappings, address, listing)) {
+    nft.Run(c).IgnoreError();
   }
   return absl::OkStatus();
 }
@@ -174,16 +191,19 @@ absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
     ::close(netns_fd);
     throw Failure(kFailed, s);
   }
+  Nftables nft;
   auto undo = [&] {
     if (absl::StatusOr<std::unique_ptr<Netlink>> nl = Netlink::Open(); nl.ok()) {
       (*nl)->DeleteLink(host_veth).IgnoreError();
     }
-    if (ipam || lock().ok()) ipam->Release(call.container_id, call.ifname).IgnoreError();
+    if (ipam || lock().ok()) {
+      ipam->Release(call.container_id, call.ifname).IgnoreError();
+      // EnsureNat may have put the subnet in the sets for this pod alone.
+      ReleaseNat(nft, config, *ipam);
+    }
   };
   std::vector<AddedAddress> addresses;
   std::vector<AddedInterface> interfaces;
-  Nftables nft;
-  std::map<NftFamily, std::string> listings;
   absl::Status s = [&]() -> absl::Status {
     std::vector<std::pair<AddressRange, std::string>> allocated;
     for (const AddressRange& range : config.ranges) {
@@ -191,7 +211,7 @@ absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
       if (!address.ok()) return address.status();
       allocated.push_back({range, *address});
     }
-    if (absl::Status e = EnsureNat(nft, config, listings); !e.ok()) return e;
+    if (absl::Status e = EnsureNat(nft, config); !e.ok()) return e;
     ipam.reset();
     absl::StatusOr<std::unique_ptr<Netlink>> host = Netlink::Open();
     if (!host.ok()) return host.status();
@@ -254,11 +274,10 @@ absl::StatusOr<std::string> Add(const Call& call, const BridgeConfig& config,
       return absl::OkStatus();
     });
     if (!inside.ok()) return inside;
-    for (const auto& [range, address] : allocated) {
-      const std::vector<std::string> elements =
-          NftAddHostPorts(config.port_mappings, address, listings[FamilyOf(address)]);
-      if (elements.empty()) continue;
-      if (absl::Status e = nft.Run(NftScript(elements)); !e.ok()) return e;
+    if (!config.port_mappings.empty()) {
+      for (const auto& [range, address] : allocated) {
+        if (absl::Status e = ChangeHostPorts(nft, config, address, true); !e.ok()) return e;
+      }
     }
     interfaces = {{config.bridge, nl.LinkMac(config.bridge).value_or(""), ""},
                   {host_veth, nl.LinkMac(host_veth).value_or(""), ""},
@@ -285,12 +304,7 @@ void Del(const Call& call, const BridgeConfig& config) {
   if (!config.port_mappings.empty()) {
     // Only this pod's keys, and only if they still point at its address.
     for (const std::string& address : held) {
-      std::string listing;
-      nft.Run(absl::StrCat("list table ", NftFamilyName(FamilyOf(address)), " stockade"), &listing)
-          .IgnoreError();
-      for (const std::string& c : NftDeleteHostPorts(config.port_mappings, address, listing)) {
-        nft.Run(c).IgnoreError();
-      }
+      ChangeHostPorts(nft, config, address, false).IgnoreError();
     }
   }
   absl::StatusOr<std::unique_ptr<Netlink>> nl = Netlink::Open();

@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 
 #include "runtime/linux/clone_in_cgroup.h"
@@ -51,6 +52,9 @@ pid_t CloneInCgroup(int flags, const UniqueFd& cgroup, bool* in_cgroup) {
       *in_cgroup = true;
       return static_cast<pid_t>(pid);
     }
+    // Only a kernel or a seccomp filter without clone3 or CLONE_INTO_CGROUP falls back; any
+    // other error (EAGAIN from the cgroup's pids.max) is the caller's, as clone's would be.
+    if (errno != ENOSYS && errno != EPERM && errno != E2BIG && errno != EINVAL) return -1;
   }
   *in_cgroup = false;
   return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));

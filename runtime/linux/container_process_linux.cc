@@ -80,9 +80,9 @@ void JoinPodNamespaces(const Prepared& p) {
 
 // Before anything else, so that every allocation of the set-up is accounted to the container.
 void EnterCgroupAndScoreOom(const Prepared& p) {
-  for (const std::string& file :
-       p.in_cgroup ? std::vector<std::string>{} : p.spec->cgroup_procs_files) {
-    int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  // No copy of the list: this runs in the child of a raw clone.
+  for (size_t i = 0; !p.in_cgroup && i < p.spec->cgroup_procs_files.size(); ++i) {
+    int fd = ::open(p.spec->cgroup_procs_files[i].c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0 || ::write(fd, "0", 1) != 1) Fail(p, "enter the container's cgroup");
     ::close(fd);
   }

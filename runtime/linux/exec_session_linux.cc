@@ -71,9 +71,9 @@ struct Plan {
   } else if (::setpgid(0, 0) != 0) {
     Fail(plan, "make a process group");
   }
-  for (const std::string& file :
-       plan.in_cgroup ? std::vector<std::string>{} : plan.spec->cgroup_procs_files) {
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  // No copy of the list: this runs in the forked child.
+  for (size_t i = 0; !plan.in_cgroup && i < plan.spec->cgroup_procs_files.size(); ++i) {
+    const int fd = ::open(plan.spec->cgroup_procs_files[i].c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0 || ::write(fd, "0", 1) != 1) Fail(plan, "enter the container's cgroup");
     ::close(fd);
   }

@@ -55,11 +55,6 @@ absl::StatusOr<std::string> CreateSnapshotDir(const std::string& root, const std
   return dir;
 }
 
-void RemoveTreeQuietly(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-}
-
 absl::StatusOr<DiskUsage> TreeUsage(const std::string& path) {
   // Through descriptors only: each directory is opened from its parent's with O_NOFOLLOW, so a
   // container that swaps a directory for a link while this runs cannot send the walk anywhere.

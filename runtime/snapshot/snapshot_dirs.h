@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/remove_tree.h"
 #include "runtime/snapshot/snapshotter.h"
 
 namespace stockade {
@@ -15,7 +16,6 @@ absl::Status ValidateSnapshotKey(const std::string& key);
 absl::StatusOr<std::vector<std::string>> ListSnapshotKeys(const std::string& root);
 // Creates `<root>/<key>`; AlreadyExists if it is there.
 absl::StatusOr<std::string> CreateSnapshotDir(const std::string& root, const std::string& key);
-void RemoveTreeQuietly(const std::string& path);
 // du of the tree at `path`, a snapshot's own directory (not crossing into other filesystems;
 // walked through descriptors, links never followed, so a container's writes cannot steer it);
 // NotFound when it is not there.

@@ -5,24 +5,17 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
-#include "common/run_command.h"
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
-#include "imagestore/digest.h"
 #include "nlohmann/json.hpp"
 #include "runtime/v1/api.grpc.pb.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/fake_http_server.h"
 #include "tests/support/files.h"
-#include "tests/support/tar_builder.h"
 #include "tests/support/test_registry.h"
 
 namespace stockade::testing {
@@ -31,7 +24,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 namespace v1 = ::runtime::v1;
-using stockade::Sha256;
 
 std::unique_ptr<grpc::ClientContext> Ctx(int seconds = 60) {
   auto ctx = std::make_unique<grpc::ClientContext>();
@@ -295,286 +287,6 @@ TEST_F(ImageTest, PinnedImagesAreReportedPinned) {
   ASSERT_TRUE(Pull(registry_->Ref("stockade-test/zstd:1.0"), &pulled).ok());
   EXPECT_TRUE(Status(registry_->Ref("stockade-test/plain:1.0")).image().pinned());
   EXPECT_FALSE(Status(registry_->Ref("stockade-test/zstd:1.0")).image().pinned());
-}
-
-// A registry that serves one small image and, while `stall` is set, stops sending its layer
-// half-way: a pull that is still running when the daemon is killed.
-class StallingRegistry {
- public:
-  StallingRegistry()
-      : layer_(TarBuilder().File("payload", std::string(2 << 20, 'p')).Finish()),
-        layer_digest_(Sha256::Of(layer_).String()),
-        config_(
-            R"({"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[")" +
-            layer_digest_ + R"("]}})"),
-        manifest_(
-            R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
-            R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
-            Sha256::Of(config_).String() + R"(","size":)" + std::to_string(config_.size()) +
-            R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
-            layer_digest_ + R"(","size":)" + std::to_string(layer_.size()) + "}]}"),
-        server_([this](const FakeRequest& r) { return Answer(r); }) {}
-
-  // Tags 1 and 2 name the same image.
-  std::string Ref(const std::string& tag = "1") const {
-    return "127.0.0.1:" + std::to_string(server_.port()) + "/stall/app:" + tag;
-  }
-  int LayerFetches() const {
-    int n = 0;
-    for (const FakeRequest& r : server_.requests()) n += absl::EndsWith(r.path, layer_digest_);
-    return n;
-  }
-  std::atomic<bool> stall{true};
-  std::atomic<int> stall_ms{120000};
-
- private:
-  FakeResponse Answer(const FakeRequest& r) {
-    if (r.path == "/v2/") return FakeResponse{200, {}, "{}"};
-    if (absl::EndsWith(r.path, "/manifests/1") || absl::EndsWith(r.path, "/manifests/2")) {
-      return FakeResponse{
-          200, {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"}}, manifest_};
-    }
-    if (absl::EndsWith(r.path, Sha256::Of(config_).String())) return FakeResponse{200, {}, config_};
-    if (absl::EndsWith(r.path, layer_digest_)) {
-      FakeResponse resp{200, {}, layer_};
-      if (stall) {
-        resp.stall_after = 1 << 20;
-        resp.stall_ms = stall_ms;
-      }
-      return resp;
-    }
-    return FakeResponse{404, {}, R"({"errors":[{"code":"NOT_FOUND"}]})"};
-  }
-
-  std::string layer_, layer_digest_, config_, manifest_;
-  FakeHttpServer server_;
-};
-
-TEST(ImageCrashTest, KillDuringAPullLeavesNothingVisibleAndTheNextPullSucceeds) {
-  StallingRegistry registry;
-  TempDir dir;
-  DaemonProcess daemon(dir.path());
-  ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
-  const std::string images_dir = daemon.state_dir + "/images";
-  std::thread puller([&] {
-    auto images = v1::ImageService::NewStub(daemon.Channel());
-    v1::PullImageRequest req;
-    req.mutable_image()->set_image(registry.Ref());
-    v1::PullImageResponse resp;
-    images->PullImage(Ctx(30).get(), req, &resp);  // fails when the daemon dies
-  });
-  auto in_progress = [&] {
-    std::error_code ec;
-    bool ingest = !std::filesystem::is_empty(images_dir + "/content/ingest", ec) && !ec;
-    bool unpacking = false;
-    for (auto it = std::filesystem::directory_iterator(images_dir + "/layers", ec);
-         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      unpacking |= absl::StartsWith(it->path().filename().string(), "tmp-");
-    }
-    return ingest && unpacking;
-  };
-  ASSERT_TRUE(WaitFor(in_progress, absl::Seconds(20))) << daemon.Stderr();
-  EXPECT_EQ(daemon.Stop(SIGKILL), -1);
-  puller.join();
-
-  registry.stall = false;
-  ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
-  EXPECT_TRUE(std::filesystem::is_empty(images_dir + "/content/ingest"));
-  for (const auto& entry : std::filesystem::directory_iterator(images_dir + "/layers")) {
-    EXPECT_FALSE(absl::StartsWith(entry.path().filename().string(), "tmp-")) << entry.path();
-  }
-  EXPECT_TRUE(std::filesystem::is_empty(images_dir + "/layers/sha256"));
-  auto images = v1::ImageService::NewStub(daemon.Channel());
-  v1::PullImageRequest req;
-  req.mutable_image()->set_image(registry.Ref());
-  v1::PullImageResponse resp;
-  grpc::Status s = images->PullImage(Ctx().get(), req, &resp);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(
-      std::filesystem::file_size(
-          images_dir + "/layers/sha256/" +
-          std::string(absl::StripPrefix(
-              Sha256::Of(TarBuilder().File("payload", std::string(2 << 20, 'p')).Finish()).String(),
-              "sha256:")) +
-          "/payload"),
-      2u << 20);
-}
-
-// SIGTERM while a pull runs: it finishes if it can within grpc.shutdown_timeout, and is
-// abandoned (and cleaned up at the next start) if it cannot.
-TEST(ShutdownTest, InFlightPullsFinishWithinTheBoundOrAreAbandoned) {
-  for (const bool finishes : {true, false}) {
-    StallingRegistry registry;
-    registry.stall_ms = finishes ? 1500 : 120000;
-    TempDir dir;
-    DaemonProcess daemon(dir.path());
-    daemon.config_yaml =
-        finishes ? "grpc: {shutdown_timeout: 30s}\n" : "grpc: {shutdown_timeout: 1s}\n";
-    ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
-    grpc::Status result;
-    std::thread puller([&] {
-      auto images = v1::ImageService::NewStub(daemon.Channel());
-      v1::PullImageRequest req;
-      req.mutable_image()->set_image(registry.Ref());
-      v1::PullImageResponse resp;
-      result = images->PullImage(Ctx(60).get(), req, &resp);
-    });
-    const std::string ingest = daemon.state_dir + "/images/content/ingest";
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          std::error_code ec;
-          return !std::filesystem::is_empty(ingest, ec) && !ec;
-        },
-        absl::Seconds(20)));
-    const absl::Time start = absl::Now();
-    EXPECT_EQ(daemon.Stop(SIGTERM, absl::Seconds(40)), 0) << daemon.Stderr();
-    puller.join();
-    if (finishes) {
-      EXPECT_TRUE(result.ok()) << result.error_message();
-    } else {
-      EXPECT_FALSE(result.ok());
-      EXPECT_LT(absl::Now() - start, absl::Seconds(10));
-      EXPECT_THAT(daemon.Stderr(), HasSubstr("abandoned"));
-      // The next start discards the half-done pull.
-      ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
-      EXPECT_TRUE(std::filesystem::is_empty(ingest));
-    }
-  }
-}
-
-TEST(ImageDedupTest, ConcurrentPullsFetchEachLayerOnce) {
-  StallingRegistry registry;
-  registry.stall = false;
-  TempDir dir;
-  DaemonProcess daemon(dir.path());
-  ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
-  std::vector<std::thread> pullers;
-  std::atomic<int> ok{0};
-  for (int i = 0; i < 4; ++i) {
-    pullers.emplace_back([&] {
-      auto images = v1::ImageService::NewStub(daemon.Channel());
-      v1::PullImageRequest req;
-      req.mutable_image()->set_image(registry.Ref());
-      v1::PullImageResponse resp;
-      ok += images->PullImage(Ctx().get(), req, &resp).ok();
-    });
-  }
-  for (std::thread& t : pullers) t.join();
-  EXPECT_EQ(ok.load(), 4);
-  EXPECT_EQ(registry.LayerFetches(), 1);
-}
-
-// Two images that share a layer, pulled at once: each pull runs in a puller process of its
-// own, and the second waits for the first's transfer of the layer instead of fetching it too.
-// The daemon itself never maps the registry client's or the unpacker's libraries.
-TEST(ImageDedupTest, PullsOfTwoImagesThatShareALayerFetchItOnce) {
-  StallingRegistry registry;
-  registry.stall_ms = 800;  // the first transfer is still running when the second pull starts
-  TempDir dir;
-  DaemonProcess daemon(dir.path());
-  ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
-  std::vector<std::thread> pullers;
-  std::atomic<int> ok{0};
-  for (const std::string tag : {"1", "2"}) {
-    pullers.emplace_back([&, tag] {
-      auto images = v1::ImageService::NewStub(daemon.Channel());
-      v1::PullImageRequest req;
-      req.mutable_image()->set_image(registry.Ref(tag));
-      v1::PullImageResponse resp;
-      grpc::Status s = images->PullImage(Ctx().get(), req, &resp);
-      EXPECT_TRUE(s.ok()) << s.error_message();
-      ok += s.ok();
-    });
-  }
-  for (std::thread& t : pullers) t.join();
-  EXPECT_EQ(ok.load(), 2);
-  EXPECT_EQ(registry.LayerFetches(), 1);
-  EXPECT_TRUE(std::filesystem::is_empty(daemon.state_dir + "/images/content/ingest"));
-
-  const std::string maps = ReadFile(absl::StrCat("/proc/", daemon.pid(), "/maps"));
-  ASSERT_TRUE(absl::StrContains(maps, "libc.so"));
-  for (const char* library : {"libcurl", "libarchive", "libisal"}) {
-    EXPECT_FALSE(absl::StrContains(maps, library)) << "the daemon maps " << library;
-  }
-}
-
-// A puller that dies mid-pull (the OOM killer, a crash in a decompressor): the pull fails with
-// an error that says so, nothing it wrote is left, and the next pull succeeds.
-TEST(ImagePullerTest, AKilledPullerFailsThePullAndLeavesNothing) {
-  StallingRegistry registry;
-  TempDir dir;
-  DaemonProcess daemon(dir.path());
-  ASSERT_TRUE(daemon.Start()) << daemon.Stderr();
-  const std::string images_dir = daemon.state_dir + "/images";
-  grpc::Status failed;
-  std::thread pull([&] {
-    auto images = v1::ImageService::NewStub(daemon.Channel());
-    v1::PullImageRequest req;
-    req.mutable_image()->set_image(registry.Ref());
-    v1::PullImageResponse resp;
-    failed = images->PullImage(Ctx(30).get(), req, &resp);
-  });
-  auto puller_pid = [&]() -> pid_t {
-    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-      const std::string name = e.path().filename().string();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      const std::string stat = ReadFile(e.path().string() + "/stat");
-      const size_t paren = stat.rfind(')');
-      if (paren == std::string::npos || stat.find("(stockade-puller)") == std::string::npos)
-        continue;
-      int ppid = 0;
-      char state = 0;
-      if (std::sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) == 2 &&
-          ppid == daemon.pid()) {
-        return std::stoi(name);
-      }
-    }
-    return -1;
-  };
-  auto unpacking = [&] {
-    std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator(images_dir + "/layers", ec);
-         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      if (absl::StartsWith(it->path().filename().string(), "tmp-")) return true;
-    }
-    return false;
-  };
-  ASSERT_TRUE(WaitFor(unpacking, absl::Seconds(20))) << daemon.Stderr();
-  const pid_t pid = puller_pid();
-  ASSERT_GT(pid, 0) << "no stockade-puller child of the daemon";
-  ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  pull.join();
-  EXPECT_EQ(failed.error_code(), grpc::StatusCode::INTERNAL) << failed.error_message();
-  EXPECT_THAT(failed.error_message(), HasSubstr("was killed by signal 9"));
-  EXPECT_THAT(failed.error_message(), HasSubstr(registry.Ref()));
-  EXPECT_TRUE(std::filesystem::is_empty(images_dir + "/content/ingest"));
-  for (const auto& entry : std::filesystem::directory_iterator(images_dir + "/layers")) {
-    EXPECT_FALSE(absl::StartsWith(entry.path().filename().string(), "tmp-")) << entry.path();
-  }
-  EXPECT_TRUE(std::filesystem::is_empty(images_dir + "/layers/sha256"));
-
-  registry.stall = false;
-  auto images = v1::ImageService::NewStub(daemon.Channel());
-  v1::PullImageRequest req;
-  req.mutable_image()->set_image(registry.Ref());
-  v1::PullImageResponse resp;
-  grpc::Status s = images->PullImage(Ctx().get(), req, &resp);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-}
-
-// The puller is for the daemon: by hand, or fed something that is not a request, it says so.
-TEST(ImagePullerTest, SomethingThatIsNotARequestIsRefused) {
-  const std::string puller =
-      (std::filesystem::path(StockadedPath()).parent_path() / "stockade-puller").string();
-  absl::StatusOr<CommandResult> r = RunCommand({puller}, "{\"reference\": \"busybox\"}");
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->exit_code, 2);
-  EXPECT_THAT(r->err, HasSubstr("stockade-puller: pull request: \"config\" is missing"));
-  EXPECT_EQ(r->out, "");
-  r = RunCommand({puller}, "");
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->exit_code, 2);
-  EXPECT_THAT(r->err, HasSubstr("not meant to be run by hand"));
 }
 
 class TlsRegistryTest : public ::testing::Test {

@@ -2,6 +2,7 @@
 // last holder, and a file nobody holds is removed by RemoveIfFree.
 #include "common/file_lock.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/support/temp_dir.h"
@@ -50,6 +52,40 @@ TEST(FileLock, AnotherProcessWaitsForTheHolderAndTheFileGoesWithTheLock) {
   waiter.join();
   EXPECT_TRUE(acquired.load());
   EXPECT_FALSE(std::filesystem::exists(path));  // the last holder removed it
+}
+
+// Every holder removes the file when it lets go, so waiters keep meeting a file that is gone
+// and a new one under the same name: still one holder at a time (the inode check).
+TEST(FileLock, HoldersThatRemoveTheFileStillExcludeEachOther) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/lock-x";
+  const std::string inside = dir.path() + "/inside";
+  std::vector<pid_t> children;
+  for (int c = 0; c < 3; ++c) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      for (int i = 0; i < 300; ++i) {
+        absl::StatusOr<FileLock> lock = FileLock::Acquire(path);
+        if (!lock.ok()) ::_exit(2);
+        // Only the holder may make this file; a second holder finds it there.
+        const int fd = ::open(inside.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) ::_exit(1);
+        ::close(fd);
+        ::usleep(50);
+        ::unlink(inside.c_str());
+      }
+      ::_exit(0);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status)) << status;
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: two holders at once; 2: Acquire failed";
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
 }
 
 TEST(FileLock, RemoveIfFreeKeepsAHeldLock) {

@@ -2,8 +2,6 @@
 // what is not one is refused with an error that names the problem.
 #include "imagestore/pull_request.h"
 
-#include <sys/file.h>
-
 #include <filesystem>
 #include <fstream>
 
@@ -171,8 +169,8 @@ TEST(PullerTemps, RemoveTempsTakesOnlyTheDeadPullersFiles) {
   absl::StatusOr<FileLock> held = (*alive)->LockTransfer("layer", Sha256::Of("held"));
   ASSERT_TRUE(held.ok());
 
-  (*dead)->RemoveTemps("pull1-1");
-  (*dead_layers)->RemoveTemps("pull1-1");
+  ContentStore::RemoveTemps(dir.path() + "/content", "pull1-1");
+  LayerStore::RemoveTemps(dir.path() + "/layers", "pull1-1");
 
   std::vector<std::string> ingest;
   for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/content/ingest")) {
